@@ -1,0 +1,196 @@
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.tools.ToolProvider;
+
+/** What every test class shares: where the repository is, how to run things, one HTTP client. */
+final class Support {
+    private Support() {}
+
+    /** The repository root: the nearest folder, from the working directory up, holding hello.java. */
+    static final Path ROOT = findRoot();
+
+    /** The java launcher running these tests (JDK 25, linked by JBang). */
+    static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+
+    static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    private static Path findRoot() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.exists(p.resolve("tests/run.java"))) return p;
+        }
+        throw new IllegalStateException("run the tests from inside the repository (no tests/run.java above "
+                + Path.of("").toAbsolutePath() + ")");
+    }
+
+    /** The full path of an executable on PATH, or null. */
+    static Path which(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
+            if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
+        }
+        return null;
+    }
+
+    /** The finished run of a command: exit code and both streams, whole. */
+    record Result(int exit, String out, String err) {
+        String both() { return out + err; }
+    }
+
+    /** Runs a command from an argument list, in the repository root, bounded by a timeout. */
+    static Result run(List<String> command, Map<String, String> env, Duration timeout) {
+        var pb = new ProcessBuilder(command).directory(ROOT.toFile());
+        pb.environment().putAll(env);
+        try {
+            Process p = pb.start();
+            p.getOutputStream().close();
+            var out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+            var err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new AssertionError("timed out after " + timeout + ": " + String.join(" ", command)
+                        + "\n--- output so far is lost; rerun by hand to see it");
+            }
+            return new Result(p.exitValue(), out.join(), err.join());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static String readAll(java.io.InputStream in) {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(output lost: " + e + ")";
+        }
+    }
+
+    /** Classes of hello, world and joiner, compiled once per test run (the way the container images get them). */
+    static synchronized Path serviceClasses() {
+        if (classes == null) {
+            try {
+                Path dir = Files.createTempDirectory("services-classes");
+                var javac = ToolProvider.getSystemJavaCompiler();
+                var args = new ArrayList<>(List.of("-d", dir.toString(), "--release", "25"));
+                for (String s : List.of("hello", "world", "joiner")) args.add(ROOT.resolve(s + ".java").toString());
+                int rc = javac.run(null, null, null, args.toArray(String[]::new));
+                if (rc != 0) throw new AssertionError("javac failed on the services (exit " + rc + ")");
+                classes = dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return classes;
+    }
+    private static Path classes;
+
+    private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
+
+    /**
+     * A service started as its own JVM on the compiled classes, configured by environment.
+     * {@code start} returns once it printed its "listening on URL" line.
+     */
+    static final class Service implements AutoCloseable {
+        final Process process;
+        final URI url;
+        final List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        private Service(Process process, URI url) {
+            this.process = process;
+            this.url = url;
+        }
+
+        static Service start(String name, Map<String, String> env) {
+            return start(List.of(JAVA, "-cp", serviceClasses().toString(), name), env);
+        }
+
+        /** Starts any command that prints "... listening on URL" and waits (≤ 60 s) for that line. */
+        static Service start(List<String> command, Map<String, String> env) {
+            var pb = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true);
+            pb.environment().putAll(env);
+            try {
+                Process p = pb.start();
+                var found = new CompletableFuture<URI>();
+                var lines = new java.util.concurrent.CopyOnWriteArrayList<String>();
+                Thread.ofVirtual().start(() -> {
+                    try (var r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                        for (String line; (line = r.readLine()) != null; ) {
+                            lines.add(line);
+                            Matcher m = LISTENING.matcher(line);
+                            if (m.find()) found.complete(URI.create(m.group(1)));
+                        }
+                    } catch (IOException ignored) {
+                        // the process ended
+                    }
+                    found.completeExceptionally(new AssertionError("exited before listening: " + lines));
+                });
+                URI url;
+                try {
+                    url = found.get(60, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    p.destroyForcibly();
+                    throw new AssertionError(String.join(" ", command) + " did not print 'listening on' in 60 s: " + lines, e);
+                }
+                var s = new Service(p, url);
+                s.lines.addAll(lines);
+                return s;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** host:port of the bound address, the form HELLO_SERVICE takes. */
+        String hostPort() {
+            return url.getHost() + ":" + url.getPort();
+        }
+
+        @Override
+        public void close() {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    static HttpResponse<String> get(URI url) {
+        return send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10)).build());
+    }
+
+    static HttpResponse<String> send(HttpRequest request) {
+        try {
+            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+}
