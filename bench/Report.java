@@ -1,0 +1,257 @@
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** The machine the numbers come from; load1 is the 1-minute load average, the noise warning. */
+record Machine(int cores, String cpu, String jdk, double load1) {
+    static Machine now() {
+        String cpu = "unknown CPU";
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            cpu = lines.filter(l -> l.startsWith("model name")).findFirst()
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(cpu);
+        } catch (IOException ignored) {
+            // not Linux: the CPU stays unnamed
+        }
+        String jdk = System.getProperty("java.vm.vendor") + " " + Runtime.version() + " (" + System.getProperty("java.home") + ")";
+        return new Machine(Runtime.getRuntime().availableProcessors(), cpu, jdk, currentLoad());
+    }
+
+    static double currentLoad() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** wrk prints its version on the first line of its usage text. */
+    static String wrkVersion(Path wrk) {
+        try {
+            var p = new ProcessBuilder(wrk.toString(), "-v").redirectErrorStream(true).start();
+            String first = new String(p.getInputStream().readAllBytes()).lines().findFirst().orElse("wrk");
+            p.waitFor();
+            return first.replaceAll(" Copyright.*", "");
+        } catch (IOException | InterruptedException e) {
+            return "wrk";
+        }
+    }
+}
+
+/** Everything one run measured, printed as the table and written as JSON. */
+final class Results {
+    final Machine machine;
+    final Map<String, Object> settings = new LinkedHashMap<>();
+    final List<Load.Result> load = new ArrayList<>();
+    final Map<String, Map<String, Object>> startup = new LinkedHashMap<>();
+    final Map<String, Map<String, Object>> memory = new LinkedHashMap<>();
+    Map<String, Object> images = Map.of();
+    double loadAfter = Double.NaN;
+
+    Results(Machine machine, Container container, String tool, String toolVersion,
+            String threads, int duration, int warmup, List<Integer> connections, int startupRuns) {
+        this.machine = machine;
+        settings.put("tool", tool);
+        settings.put("tool_version", toolVersion);
+        settings.put("threads", threads);
+        settings.put("connections", connections);
+        settings.put("duration_s", duration);
+        settings.put("warmup_s", warmup);
+        settings.put("startup_runs", startupRuns);
+        settings.put("jvm_flags", container.flags("hello"));
+        settings.put("java_tool_options", container.javaToolOptions());
+        settings.put("jvm_flags_from", container.sources());
+        settings.put("address", "127.0.0.1");
+    }
+
+    Load.Result at(String target, int connections) {
+        return load.stream().filter(r -> r.target().equals(target) && r.connections() == connections).findFirst().orElse(null);
+    }
+
+    /** Each target of issue 6, measured here: [what, wanted, got, ok]; missing measurements are left out. */
+    List<Map<String, Object>> targets() {
+        var t = new ArrayList<Map<String, Object>>();
+        var hello = at("hello", 50);
+        var joiner = at("joiner", 50);
+        if (hello != null) target(t, "hello throughput, 50 connections", "≥ 60,000 req/s", String.format("%,.0f req/s", hello.rps()), hello.rps() >= 60_000);
+        if (joiner != null) {
+            target(t, "joiner throughput, 50 connections", "≥ 10,000 req/s", String.format("%,.0f req/s", joiner.rps()), joiner.rps() >= 10_000);
+            target(t, "joiner p99, 50 connections", "≤ 20 ms", String.format("%.2f ms", joiner.p99()), joiner.p99() <= 20);
+        }
+        long errors = load.stream().mapToLong(Load.Result::errors).sum();
+        if (!load.isEmpty()) target(t, "errors, all runs", "0", String.valueOf(errors), errors == 0);
+        var java = startup.get("java");
+        if (java != null) {
+            long ms = ((Number) java.get("median_ms")).longValue();
+            target(t, "start-up to first 200 (java, median)", "≤ 500 ms", ms + " ms", ms <= 500);
+        }
+        memory.forEach((name, m) -> {
+            double idle = ((Number) m.get("idle_mib")).doubleValue();
+            target(t, name + " RSS idle", "≤ 64 MiB", String.format("%.1f MiB", idle), idle <= 64);
+        });
+        if (images.get("images") instanceof List<?> list) {
+            for (Object o : list) {
+                var i = (Map<?, ?>) o;
+                double mib = ((Number) i.get("compressed_mib")).doubleValue();
+                target(t, i.get("name") + " image, compressed", "≤ 100 MiB", String.format("%.1f MiB", mib), mib <= 100);
+            }
+        }
+        return t;
+    }
+
+    private static void target(List<Map<String, Object>> t, String what, String wanted, String got, boolean ok) {
+        var m = new LinkedHashMap<String, Object>();
+        m.put("what", what);
+        m.put("target", wanted);
+        m.put("measured", got);
+        m.put("met", ok);
+        t.add(m);
+    }
+
+    Map<String, Object> toJson() {
+        var m = new LinkedHashMap<String, Object>();
+        m.put("timestamp", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        m.put("machine", new LinkedHashMap<>(Map.of("cores", machine.cores(), "cpu", machine.cpu(), "jdk", machine.jdk(),
+                "load1_at_start", machine.load1(), "load1_at_end", loadAfter)));
+        m.put("settings", settings);
+        m.put("load", load.stream().map(r -> {
+            var x = new LinkedHashMap<String, Object>();
+            x.put("target", r.target());
+            x.put("connections", r.connections());
+            x.put("threads", r.threads());
+            x.put("requests", r.requests());
+            x.put("seconds", round(r.seconds(), 2));
+            x.put("rps", round(r.rps(), 0));
+            x.put("p50_ms", round(r.p50(), 3));
+            x.put("p99_ms", round(r.p99(), 3));
+            x.put("max_ms", round(r.max(), 3));
+            x.put("errors", r.errors());
+            if (r.errors() > 0) x.put("error_detail", r.errorDetail());
+            return x;
+        }).toList());
+        m.put("startup", startup);
+        var mem = new LinkedHashMap<String, Object>();
+        memory.forEach((k, v) -> {
+            var x = new LinkedHashMap<String, Object>();
+            v.forEach((kk, vv) -> x.put(kk, round(((Number) vv).doubleValue(), 1)));
+            mem.put(k, x);
+        });
+        m.put("memory", mem);
+        m.put("images", images);
+        m.put("targets", targets());
+        return m;
+    }
+
+    static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+}
+
+/** The table on stdout. */
+final class Report {
+    private Report() {}
+
+    static void print(Results r) {
+        System.out.println();
+        System.out.printf("Throughput and latency (%s, %s s per level, loopback)%n", r.settings.get("tool_version"), r.settings.get("duration_s"));
+        System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors");
+        for (var l : r.load) {
+            System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors());
+        }
+        r.load.stream().filter(l -> l.errors() > 0)
+                .forEach(l -> System.out.printf("  errors of %s at %d: %s%n", l.target(), l.connections(), l.errorDetail()));
+
+        System.out.println("\nStart-up: process start to first 200 on GET / (median of " + r.settings.get("startup_runs") + ")");
+        r.startup.forEach((k, v) -> System.out.printf("  %-6s %6s ms   %s   runs %s%n", k, v.get("median_ms"), v.get("command"), v.get("runs_ms")));
+
+        System.out.println("\nMemory (MiB, from /proc/PID/status)");
+        System.out.printf("  %-7s %10s %16s %8s%n", "service", "idle RSS", "RSS under load", "VmHWM");
+        r.memory.forEach((k, v) -> System.out.printf("  %-7s %10.1f %16.1f %8.1f%n", k, v.get("idle_mib"), v.getOrDefault("load_mib", Double.NaN), v.getOrDefault("hwm_mib", Double.NaN)));
+
+        System.out.println("\nImages");
+        if (r.images.get("images") instanceof List<?> list) {
+            System.out.printf("  %-12s %7s %16s %14s%n", "image", "layers", "compressed MiB", "unpacked MiB");
+            for (Object o : list) {
+                var i = (Map<?, ?>) o;
+                System.out.printf("  %-12s %7s %16.1f %14.1f%n", i.get("name"), i.get("layers"), i.get("compressed_mib"), i.get("uncompressed_mib"));
+            }
+        }
+        if (r.images.get("note") != null) System.out.println("  " + r.images.get("note"));
+
+        System.out.println("\nTargets (issue 6)");
+        for (var t : r.targets()) {
+            System.out.printf("  %s %-38s %-16s %s%n", (Boolean) t.get("met") ? "✓" : "✗", t.get("what"), t.get("target"), t.get("measured"));
+        }
+        if (r.machine.load1() > 0.5 || r.loadAfter > 0.5 + r.machine.cores()) {
+            System.out.printf("%nWARNING: load average %.2f at start: other work shared the CPU; treat these numbers as noise.%n", r.machine.load1());
+        }
+    }
+}
+
+/** {@code --compare A.json B.json}: B against A, line by line, with the change in percent. */
+final class Compare {
+    private Compare() {}
+
+    @SuppressWarnings("unchecked")
+    static void print(Path a, Path b) throws IOException {
+        Map<String, Object> x = read(a), y = read(b);
+        System.out.printf("A: %s  %s, load %s%nB: %s  %s, load %s%n%n", a, get(x, "timestamp"), get(x, "machine", "load1_at_start"),
+                b, get(y, "timestamp"), get(y, "machine", "load1_at_start"));
+        for (String k : List.of("tool_version", "duration_s", "jvm_flags")) {
+            if (!String.valueOf(get(x, "settings", k)).equals(String.valueOf(get(y, "settings", k)))) {
+                System.out.printf("settings differ: %s: %s vs %s%n", k, get(x, "settings", k), get(y, "settings", k));
+            }
+        }
+        System.out.printf("%-28s %12s %12s %8s%n", "", "A", "B", "change");
+        var ys = (List<Map<String, Object>>) y.get("load");
+        for (var l : (List<Map<String, Object>>) x.get("load")) {
+            var other = ys.stream().filter(o -> o.get("target").equals(l.get("target")) && o.get("connections").equals(l.get("connections"))).findFirst();
+            if (other.isEmpty()) continue;
+            String name = l.get("target") + " c=" + ((Number) l.get("connections")).intValue();
+            row(name + " req/s", l.get("rps"), other.get().get("rps"));
+            row(name + " p99 ms", l.get("p99_ms"), other.get().get("p99_ms"));
+        }
+        for (String k : List.of("java", "jbang")) {
+            row("start-up " + k + " ms", get(x, "startup", k, "median_ms"), get(y, "startup", k, "median_ms"));
+        }
+        for (String s : List.of("hello", "world", "joiner")) {
+            row(s + " idle RSS MiB", get(x, "memory", s, "idle_mib"), get(y, "memory", s, "idle_mib"));
+        }
+    }
+
+    private static void row(String what, Object a, Object b) {
+        if (!(a instanceof Number na) || !(b instanceof Number nb)) return;
+        double va = na.doubleValue(), vb = nb.doubleValue();
+        String change = va == 0 ? "" : String.format("%+.1f%%", (vb - va) / va * 100);
+        System.out.printf("%-28s %12s %12s %8s%n", what, fmt(va), fmt(vb), change);
+    }
+
+    private static String fmt(double v) {
+        return v >= 100 ? String.format("%,.0f", v) : String.format("%.2f", v);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> read(Path p) throws IOException {
+        if (!Files.exists(p)) throw new bench.Usage("no such results file: " + p);
+        try {
+            return (Map<String, Object>) Json.parse(Files.readString(p));
+        } catch (IllegalArgumentException | ClassCastException e) {
+            throw new bench.Usage(p + " is not a results file: " + e.getMessage());
+        }
+    }
+
+    private static Object get(Object m, String... keys) {
+        for (String k : keys) {
+            if (!(m instanceof Map<?, ?> map)) return null;
+            m = map.get(k);
+        }
+        return m;
+    }
+}
