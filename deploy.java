@@ -1,0 +1,1062 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Builds hello, world and joiner into images with Jib, runs them on a local kind cluster behind an ingress, and proves that http://localhost/ answers Hello World.
+//JAVA 25+
+//DEPS com.google.cloud.tools:jib-core:0.28.1
+//DEPS info.picocli:picocli:4.7.7
+//DEPS org.yaml:snakeyaml:2.5
+// Jib's Guava reaches for sun.misc.Unsafe; say yes once instead of warning on every run.
+//RUNTIME_OPTIONS --sun-misc-unsafe-memory-access=allow
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.google.cloud.tools.jib.api.Containerizer;
+import com.google.cloud.tools.jib.api.DockerDaemonImage;
+import com.google.cloud.tools.jib.api.ImageReference;
+import com.google.cloud.tools.jib.api.InvalidImageReferenceException;
+import com.google.cloud.tools.jib.api.Jib;
+import com.google.cloud.tools.jib.api.JibContainerBuilder;
+import com.google.cloud.tools.jib.api.LogEvent;
+import com.google.cloud.tools.jib.api.RegistryImage;
+import com.google.cloud.tools.jib.api.TarImage;
+import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
+import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
+import com.google.cloud.tools.jib.api.buildplan.Platform;
+import com.google.cloud.tools.jib.api.buildplan.Port;
+import java.io.ByteArrayOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import javax.tools.ToolProvider;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.Yaml;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+@Command(name = "jbang deploy.java", mixinStandardHelpOptions = true, version = "deploy.java 1",
+        description = {"Builds hello, world and joiner into images and runs them on a local kind cluster.",
+                "Without a command: up."},
+        subcommands = {deploy.Up.class, deploy.Down.class, deploy.Status.class, deploy.Render.class,
+                deploy.Images.class, deploy.Local.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done", "1:a step failed (one ERROR line says which and why)", "2:a usage error"})
+class deploy implements Callable<Integer> {
+    static final int OK = 0, FAILED = 1, USAGE = 2;
+
+    /** The services, in start order, with the port each listens on (the manifests' Service ports). */
+    static final Map<String, Integer> SERVICES = new LinkedHashMap<>();
+    static {
+        SERVICES.put("hello", 3000);
+        SERVICES.put("world", 3001);
+        SERVICES.put("joiner", 3002);
+    }
+
+    /**
+     * JVM flags for the containers, stated here once (the image's entrypoint carries them).
+     * Serial GC: a small heap on a CPU or less gains nothing from a concurrent collector's threads.
+     * MaxRAMPercentage: size the heap from the container's memory limit, not the default quarter of it.
+     * ExitOnOutOfMemoryError: a JVM out of memory should end and be restarted, not limp on.
+     */
+    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError");
+    static final String USER = "65532:65532";
+    /** Changes whenever the way an image is put together changes, so that every tag changes with it. */
+    static final String IMAGE_RECIPE = "jib-core 0.28.1; javac --release 25; classes in /app; docker format; v1";
+
+    static boolean verbose;
+    static final boolean TERMINAL = System.console() != null && System.console().isTerminal();
+
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "Show each command as it runs, and stack traces of failures.")
+    void verbose(boolean on) {
+        verbose = on;
+    }
+
+    public static void main(String[] args) {
+        // Step marks (• ✓ ✗) are UTF-8 whatever the locale says.
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, UTF_8));
+        System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, UTF_8));
+        System.exit(new CommandLine(new deploy())
+                .setParameterExceptionHandler(deploy::usageError)
+                .setExecutionExceptionHandler(deploy::failed)
+                .execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        return new Up().call();
+    }
+
+    // ---- commands
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = {"Builds, loads and applies everything, then checks that the URL answers Hello World (the default).",
+                    "%nThe kind cluster is created only when missing, images are loaded only when the node lacks their tag,"
+                            + " the ingress controller and the profile are applied and waited for. Safe to re-run."})
+    static class Up implements Callable<Integer> {
+        @Mixin ClusterOption cluster = new ClusterOption();
+        @Mixin ProfileOption profile = new ProfileOption();
+        @Mixin BaseImageOption base = new BaseImageOption();
+
+        @Option(names = "--port", paramLabel = "N", description = "Host port of the ingress (default: ${DEFAULT-VALUE}).")
+        int port = 80;
+
+        @Option(names = "--node-image", paramLabel = "REF", description = "kind node image (kind create cluster --image); default: kind's own.")
+        String nodeImage;
+
+        @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class, defaultValue = "5m",
+                description = "Bound of each wait: cluster, ingress controller, rollouts, e.g. 90s, 5m (default: ${DEFAULT-VALUE}).")
+        Duration timeout = Duration.ofMinutes(5);
+
+        @Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            if (spec != null && (port < 1 || port > 65535)) throw new ParameterException(spec.commandLine(), "--port must be 1-65535, not " + port);
+            Path root = checkout();
+            Tools tools = step("Checking tools", () -> Tools.check(root, true, true, true, profile.name()));
+            Kind kind = new Kind(cluster.name, tools.engine());
+            List<Image> images = step("Building images with Jib (" + base.ref + ")",
+                    () -> Image.buildAll(root, root.resolve("build/images"), base.ref));
+
+            if (kind.exists()) {
+                step("Reusing cluster " + kind.name, () -> note(kind.checkHostPort(port)));
+            } else {
+                step("Creating cluster " + kind.name + " (waiting ≤ " + format(timeout) + " for its control plane)",
+                        () -> note(kind.create(root, port, nodeImage, timeout)));
+            }
+            step("Loading images into " + kind.name, () -> note(kind.load(images)));
+            Path ingress = root.resolve("manifests/ingress");
+            step("Installing the ingress controller (waiting ≤ " + format(timeout) + ")", () -> {
+                kind.kubectl(Duration.ofMinutes(2), "apply", "-k", ingress.toString()).orFail("kubectl apply -k manifests/ingress");
+                kind.rollout(Workload.in(Kubectl.kustomize(ingress)), timeout);
+                return note(null);
+            });
+            Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
+            String rendered = Kubectl.kustomize(kustomization);
+            step("Applying the " + profile.name() + " profile (" + root.relativize(kustomization) + ")", () -> {
+                kind.kubectl(Duration.ofMinutes(2), "apply", "-k", kustomization.toString()).orFail("kubectl apply -k " + root.relativize(kustomization));
+                return note(null);
+            });
+            List<Workload> workloads = Workload.in(rendered);
+            step("Waiting ≤ " + format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
+                    () -> note(kind.rollout(workloads, timeout)));
+            URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
+            Duration smoke = Duration.ofSeconds(60);
+            step("Asking " + url + " for Hello World (retrying ≤ " + format(smoke) + " while the route settles)",
+                    () -> note(Http.expectHelloWorld(url, smoke)));
+
+            String flags = cluster.name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + cluster.name;
+            System.out.printf("""
+
+                    Hello World is served at %s
+
+                    Next:
+                      curl %s
+                      jbang deploy.java status%s
+                      kubectl --context %s get pods -A
+                      jbang deploy.java down%s
+                    """, url, url, flags, kind.context(), flags);
+            return OK;
+        }
+    }
+
+    @Command(name = "down", mixinStandardHelpOptions = true, description = "Deletes the kind cluster; succeeds when it is already gone.")
+    static class Down implements Callable<Integer> {
+        @Mixin ClusterOption cluster = new ClusterOption();
+
+        @Override
+        public Integer call() throws Exception {
+            Tools tools = Tools.check(null, true, true, false, null).value();
+            Kind kind = new Kind(cluster.name, tools.engine());
+            if (!kind.exists()) {
+                System.err.println(" ✓ Cluster " + kind.name + " is already gone");
+                return OK;
+            }
+            step("Deleting cluster " + kind.name, () -> {
+                kind.run(Duration.ofMinutes(3), "delete", "cluster", "--name", kind.name).orFail("kind delete cluster");
+                return note(null);
+            });
+            return OK;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = {"Shows whether the cluster is there, each Deployment ready and the URL answering.",
+                    "%nExits 0 when all is well, 1 otherwise."})
+    static class Status implements Callable<Integer> {
+        @Mixin ClusterOption cluster = new ClusterOption();
+
+        @Override
+        public Integer call() throws Exception {
+            Tools tools = Tools.check(null, true, true, true, null).value();
+            Kind kind = new Kind(cluster.name, tools.engine());
+            if (!kind.exists()) throw new Failure("there is no cluster " + kind.name + "; create it with: jbang deploy.java up"
+                    + (cluster.name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + cluster.name));
+            System.out.println("cluster      " + kind.name + " (kubectl context " + kind.context() + ")");
+            var problems = new ArrayList<String>();
+            String table = kind.kubectl(Duration.ofSeconds(30), "get", "deployments", "--all-namespaces", "-o",
+                    "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.status.readyReplicas} {.spec.replicas}{\"\\n\"}{end}")
+                    .orFail("kubectl get deployments").out();
+            for (String line : table.lines().toList()) {
+                String[] f = line.split(" ", -1);
+                String name = f[0].substring(f[0].indexOf('/') + 1);
+                if (!SERVICES.containsKey(name) && !name.equals("traefik")) continue;
+                String ready = f[1].isEmpty() ? "0" : f[1];
+                System.out.printf("deployment   %-22s %s/%s ready%n", f[0], ready, f[2]);
+                if (!ready.equals(f[2])) problems.add(f[0] + " is " + ready + "/" + f[2] + " ready");
+            }
+            int port = kind.hostPort();
+            URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
+            String answer = Http.ask(url);
+            System.out.println("url          " + url + " → " + answer);
+            if (!answer.equals("Hello World")) problems.add(url + " does not answer Hello World");
+            if (!problems.isEmpty()) throw new Failure(kind.name + " is not healthy: " + String.join("; ", problems));
+            return OK;
+        }
+    }
+
+    @Command(name = "render", mixinStandardHelpOptions = true,
+            description = {"Prints the YAML that up would apply, with the image tags resolved.",
+                    "%nBuilds nothing: a tag is a hash of the image's inputs, so --base-image matters, being one of them."})
+    static class Render implements Callable<Integer> {
+        @Mixin ProfileOption profile = new ProfileOption();
+        @Mixin BaseImageOption base = new BaseImageOption();
+
+        @Override
+        public Integer call() throws Exception {
+            Path root = checkout();
+            Tools.check(root, false, false, true, profile.name());
+            var tags = new LinkedHashMap<String, String>();
+            for (String name : SERVICES.keySet()) tags.put(name, Image.tag(root, name, base.ref));
+            System.out.print(Kubectl.kustomize(Kustomization.write(root, profile.name(), tags)));
+            return OK;
+        }
+    }
+
+    @Command(name = "images", mixinStandardHelpOptions = true,
+            description = {"Builds the three images as docker-format archives DIR/<name>.tar.",
+                    "%nFor docker load or kind load image-archive. Prints one line per image: name, reference, archive."})
+    static class Images implements Callable<Integer> {
+        @Mixin BaseImageOption base = new BaseImageOption();
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Where the archives go (default: build/images in the checkout).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            Path root = checkout();
+            Path dir = out != null ? out.toAbsolutePath() : root.resolve("build/images");
+            List<Image> images = step("Building images with Jib (" + base.ref + ")", () -> Image.buildAll(root, dir, base.ref));
+            Path here = Path.of("").toAbsolutePath();
+            for (Image i : images) {
+                Path shown = i.tar().startsWith(here) ? here.relativize(i.tar()) : i.tar();
+                System.out.printf("%-7s %s  %s%n", i.name(), i.ref(), shown);
+            }
+            return OK;
+        }
+    }
+
+    @Command(name = "local", mixinStandardHelpOptions = true,
+            description = {"Runs the three services on this machine, without containers or a cluster.",
+                    "%nhello and world take free ports, joiner --port; they are wired by environment. Ctrl+C or SIGTERM stops all three."})
+    static class Local implements Callable<Integer> {
+        @Option(names = "--port", paramLabel = "N", description = "joiner's port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+        int port = 3002;
+
+        @Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            if (port < 0 || port > 65535) throw new ParameterException(spec.commandLine(), "--port must be 0-65535, not " + port);
+            Path root = checkout();
+            return new LocalRun(root, port).run();
+        }
+    }
+
+    // ---- options shared by several commands
+
+    static class ClusterOption {
+        static final String DEFAULT = "hello-world";
+        @Option(names = "--cluster", paramLabel = "NAME", description = "kind cluster name (default: ${DEFAULT-VALUE}).")
+        String name = DEFAULT;
+    }
+
+    static class ProfileOption {
+        enum Profile { dev, prod }
+        @Option(names = "--profile", paramLabel = "dev|prod", description = "Overlay in manifests/overlays (default: ${DEFAULT-VALUE}).")
+        Profile value = Profile.dev;
+
+        String name() {
+            return value.name();
+        }
+    }
+
+    static class BaseImageOption {
+        @Option(names = "--base-image", paramLabel = "REF", converter = BaseImageConverter.class,
+                description = "Java runtime image to build on: a registry reference, docker://NAME (local engine)"
+                        + " or tar://PATH (docker save archive); default: ${DEFAULT-VALUE}.")
+        String ref = "eclipse-temurin:25-jre";
+    }
+
+    // ---- error handling: one ERROR line, a stack trace only with --verbose
+
+    /** A step that could not be done: its message is the ERROR line, its output the failing command's. */
+    static final class Failure extends RuntimeException {
+        final String output;
+        boolean shown;
+
+        Failure(String message) {
+            this(message, "");
+        }
+
+        Failure(String message, String output) {
+            super(message);
+            this.output = output == null ? "" : output;
+        }
+    }
+
+    static int usageError(ParameterException e, String[] args) {
+        var err = System.err;
+        err.println("ERROR: " + e.getMessage());
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            err.println("Did you mean: " + String.join(", ", u.getSuggestions()) + "?");
+        }
+        err.println("See '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+        if (verbose) e.printStackTrace();
+        return USAGE;
+    }
+
+    static int failed(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        var err = System.err;
+        if (e instanceof Failure f) {
+            if (!f.shown && !f.output.isBlank()) err.println(indent(f.output));
+            err.println("ERROR: " + f.getMessage());
+        } else {
+            err.println("ERROR: " + e + (verbose ? "" : " (unexpected: rerun with --verbose for the stack trace)"));
+        }
+        if (verbose) e.printStackTrace();
+        return FAILED;
+    }
+
+    // ---- steps, printed as kind prints them
+
+    /** What a step gives back: a value for the caller and a note for the ✓ line (either may be null). */
+    record Done<T>(T value, String note) {}
+
+    static Done<Void> note(String note) {
+        return new Done<>(null, note);
+    }
+
+    /** Runs one named step: " • title ..." then " ✓ title: note (1.2s)" or " ✗ title" and the failing output. */
+    static <T> T step(String title, Callable<Done<T>> action) throws Exception {
+        long start = System.nanoTime();
+        boolean live = TERMINAL && !verbose; // on a terminal the ✓ line replaces the • line
+        var err = System.err;
+        if (live) err.print(" • " + title + " ...");
+        else err.println(" • " + title + " ...");
+        String clear = live ? "\r\033[K" : "";
+        try {
+            Done<T> done = action.call();
+            String took = String.format("%.1fs", (System.nanoTime() - start) / 1e9);
+            err.println(clear + " ✓ " + title + (done.note() == null ? "" : ": " + done.note()) + " (" + took + ")");
+            return done.value();
+        } catch (Exception e) {
+            err.println(clear + " ✗ " + title);
+            if (e instanceof Failure f && !f.output.isBlank()) {
+                err.println(indent(f.output));
+                f.shown = true;
+            }
+            throw e;
+        }
+    }
+
+    static String indent(String text) {
+        return text.strip().lines().map(l -> "   " + l).reduce((a, b) -> a + "\n" + b).orElse("");
+    }
+
+    /** Durations as kind and kubectl print them: 90s → 1m30s, 300s → 5m0s. */
+    static String format(Duration d) {
+        long s = d.toSeconds();
+        return s >= 3600 ? (s / 3600) + "h" + (s % 3600 / 60) + "m" + (s % 60) + "s"
+                : s >= 60 ? (s / 60) + "m" + (s % 60) + "s" : s + "s";
+    }
+
+    // ---- where the checkout is
+
+    /**
+     * The checkout: the folder holding the services and manifests/. JBang does not tell a script where its
+     * source file is (jbangdev/jbang#2642 proposes the jbang.source property, honored here when present),
+     * so otherwise it is the working directory or the nearest parent that has them.
+     */
+    static Path checkout() {
+        var candidates = new ArrayList<Path>();
+        String source = System.getProperty("jbang.source");
+        if (source != null && !source.contains("://")) candidates.add(Path.of(source).toAbsolutePath().getParent());
+        Path cwd = Path.of("").toAbsolutePath();
+        for (Path p = cwd; p != null; p = p.getParent()) candidates.add(p);
+        for (Path p : candidates) {
+            if (p != null && Files.isDirectory(p.resolve("manifests")) && Files.isRegularFile(p.resolve("joiner.java"))) return p;
+        }
+        throw new Failure("no checkout here: neither " + cwd + " nor a parent holds manifests/ and joiner.java;"
+                + " run from inside the repository, e.g. cd hello-world && jbang deploy.java");
+    }
+
+    // ---- tools on this machine
+
+    record Tools(String engine, String summary) {
+        /** Checks what the command needs, changing nothing: every missing piece is one ERROR line with its fix. */
+        static Done<Tools> check(Path root, boolean engine, boolean kind, boolean kubectl, String profile) {
+            var problems = new ArrayList<String>();
+            var found = new ArrayList<String>();
+            found.add("java " + Runtime.version().feature() + "." + Runtime.version().interim() + "." + Runtime.version().update());
+            if (ToolProvider.getSystemJavaCompiler() == null) {
+                problems.add("this Java (" + System.getProperty("java.home") + ") has no compiler: run deploy.java on a JDK 25 (jbang picks one with //JAVA 25+)");
+            }
+            String engineName = null;
+            if (engine) {
+                for (String candidate : List.of("docker", "podman")) {
+                    if (Proc.which(candidate) == null) continue;
+                    var v = Proc.run(Duration.ofSeconds(30), List.of(candidate, "version", "--format",
+                            candidate.equals("docker") ? "{{.Server.Version}}" : "{{.Server.Version}}"));
+                    if (v.exit() == 0 && !v.out().isBlank()) {
+                        engineName = candidate;
+                        found.add(candidate + " " + v.out().strip());
+                        break;
+                    }
+                    problems.add(candidate + " is installed but its engine is not running: start it (e.g. sudo systemctl start "
+                            + candidate + ", or Docker Desktop), then run this again");
+                    engineName = "";
+                    break;
+                }
+                if (engineName == null) {
+                    problems.add("no container engine: install Docker Engine (https://docs.docker.com/engine/install/)"
+                            + " or Podman; without one, `jbang deploy.java local` runs the services on this machine");
+                }
+            }
+            if (kind) version(problems, found, "kind", List.of("kind", "version"), "kind (v\\S+)",
+                    "kind is not on PATH: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation,"
+                            + " e.g. go install sigs.k8s.io/kind@v0.30.0)");
+            if (kubectl) version(problems, found, "kubectl", List.of("kubectl", "version", "--client"), "Client Version: (v\\S+)",
+                    "kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)");
+            if (root != null && profile != null) {
+                for (String need : List.of("manifests/kind/cluster.yaml", "manifests/ingress/kustomization.yaml",
+                        "manifests/overlays/" + profile + "/kustomization.yaml")) {
+                    if (!Files.isRegularFile(root.resolve(need))) problems.add("the checkout " + root + " lacks " + need);
+                }
+            }
+            if (!problems.isEmpty()) throw new Failure(String.join("\nERROR: ", problems));
+            return new Done<>(new Tools(engineName, String.join(", ", found)), String.join(", ", found));
+        }
+
+        static void version(List<String> problems, List<String> found, String tool, List<String> command, String pattern, String missing) {
+            if (Proc.which(tool) == null) {
+                problems.add(missing);
+                return;
+            }
+            var v = Proc.run(Duration.ofSeconds(30), command);
+            Matcher m = Pattern.compile(pattern).matcher(v.out());
+            if (v.exit() != 0) problems.add("`" + String.join(" ", command) + "` failed (exit " + v.exit() + "): " + v.both().strip());
+            else found.add(tool + " " + (m.find() ? m.group(1) : "(version unknown)"));
+        }
+    }
+
+    // ---- images
+
+    record Image(String name, int port, String tag, Path tar) {
+        String ref() {
+            return name + ":" + tag;
+        }
+
+        static Map<String, String> tags(List<Image> images) {
+            var tags = new LinkedHashMap<String, String>();
+            images.forEach(i -> tags.put(i.name(), i.tag()));
+            return tags;
+        }
+
+        static List<String> entrypoint(String name) {
+            var command = new ArrayList<String>();
+            command.add("java");
+            command.addAll(JVM_FLAGS);
+            command.addAll(List.of("-cp", "/app", name));
+            return command;
+        }
+
+        static Map<String, String> environment(String name) {
+            var env = new LinkedHashMap<String, String>(); // ordered: it is hashed into the tag
+            env.put("HOST", "0.0.0.0");
+            env.put("PORT", SERVICES.get(name).toString());
+            return env;
+        }
+
+        /**
+         * The tag: a hash of everything that goes into the image (the source, the base image reference, the
+         * compiling JDK, entrypoint, environment, user, platform, the recipe). Same inputs, same tag; and since
+         * Jib builds reproducibly, same image ID. Computing it needs no build, so render needs no Docker.
+         */
+        static String tag(Path root, String name, String base) {
+            try {
+                var sha = MessageDigest.getInstance("SHA-256");
+                for (String part : List.of(IMAGE_RECIPE, name, base, Runtime.version().toString(), platform().toString(),
+                        String.join(" ", entrypoint(name)), environment(name).toString(), USER)) {
+                    sha.update((part + "\n").getBytes(UTF_8));
+                }
+                sha.update(Files.readAllBytes(root.resolve(name + ".java")));
+                return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+            } catch (IOException e) {
+                throw new Failure("cannot read " + root.resolve(name + ".java") + ": " + e.getMessage());
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        static Platform platform() {
+            String arch = System.getProperty("os.arch");
+            return new Platform(arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "amd64", "linux");
+        }
+
+        /** The three at once: each compiles in-process (the runtime image has no javac) and builds with Jib. */
+        static Done<List<Image>> buildAll(Path root, Path out, String base) throws Exception {
+            Files.createDirectories(out);
+            var builds = new ArrayList<Future<Image>>();
+            try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (String name : SERVICES.keySet()) builds.add(pool.submit(() -> build(root, out, name, base)));
+            }
+            var images = new ArrayList<Image>();
+            for (var b : builds) {
+                try {
+                    images.add(b.get());
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof Failure f) throw f;
+                    throw new Failure("building images failed: " + e.getCause(), "");
+                }
+            }
+            return new Done<>(images, String.join(", ", images.stream().map(Image::ref).toList()));
+        }
+
+        static Image build(Path root, Path out, String name, String base) throws Exception {
+            Path classes = root.resolve("build/classes/" + name);
+            compile(root.resolve(name + ".java"), classes);
+            int port = SERVICES.get(name);
+            String tag = tag(root, name, base);
+            Path tar = out.resolve(name + ".tar");
+            var log = new CopyOnWriteArrayList<String>();
+            Path cache = root.resolve("build/jib-cache");
+            var containerizer = Containerizer.to(TarImage.at(tar).named(name + ":" + tag))
+                    .setBaseImageLayersCache(cache.resolve("base"))
+                    .setApplicationLayersCache(cache.resolve("application"))
+                    .setToolName("deploy.java")
+                    .addEventHandler(LogEvent.class, e -> {
+                        if (e.getLevel().ordinal() <= LogEvent.Level.WARN.ordinal()) log.add(e.getLevel() + ": " + e.getMessage());
+                    });
+            try {
+                from(base)
+                        .setFileEntriesLayers(FileEntriesLayer.builder().setName("classes")
+                                .addEntryRecursive(classes, AbsoluteUnixPath.get("/app")).build())
+                        .setEntrypoint(entrypoint(name))
+                        .setEnvironment(environment(name))
+                        .setExposedPorts(Port.tcp(port))
+                        .setUser(USER)
+                        .containerize(containerizer);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw e;
+            } catch (Exception e) {
+                Throwable cause = e;
+                while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
+                String hint = base.contains("://") ? "" : " (no registry reachable? build on a local image: --base-image docker://NAME or tar://PATH)";
+                throw new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, String.join("\n", log));
+            }
+            return new Image(name, port, tag, tar);
+        }
+
+        static JibContainerBuilder from(String base) throws InvalidImageReferenceException {
+            if (base.startsWith("docker://")) {
+                var image = DockerDaemonImage.named(base.substring("docker://".length()));
+                // Jib asks the engine with `docker save`; Podman answers the same command.
+                if (Proc.which("docker") == null && Proc.which("podman") != null) image.setDockerExecutable(Proc.which("podman"));
+                return Jib.from(image);
+            }
+            if (base.startsWith("tar://")) return Jib.from(TarImage.at(Path.of(base.substring("tar://".length())).toAbsolutePath()));
+            return Jib.from(RegistryImage.named(base)).setPlatforms(Set.of(platform()));
+        }
+
+        static void compile(Path source, Path classes) throws IOException {
+            if (Files.exists(classes)) {
+                try (Stream<Path> old = Files.walk(classes)) {
+                    for (Path p : old.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+                }
+            }
+            Files.createDirectories(classes);
+            var javac = ToolProvider.getSystemJavaCompiler();
+            var output = new ByteArrayOutputStream();
+            int rc = javac.run(null, output, output, "--release", "25", "-proc:none", "-implicit:none",
+                    "--class-path", classes.toString(), "-d", classes.toString(), source.toString());
+            if (rc != 0) throw new Failure("javac failed on " + source.getFileName(), output.toString(UTF_8));
+        }
+    }
+
+    static class BaseImageConverter implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            try {
+                if (value.startsWith("docker://")) ImageReference.parse(value.substring("docker://".length()));
+                else if (value.startsWith("tar://")) {
+                    Path tar = Path.of(value.substring("tar://".length()));
+                    if (!Files.isRegularFile(tar)) throw new CommandLine.TypeConversionException("no file " + tar.toAbsolutePath() + " (tar://PATH takes a `docker save` archive)");
+                } else ImageReference.parse(value);
+                return value;
+            } catch (InvalidImageReferenceException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not an image reference (e.g. eclipse-temurin:25-jre, docker://NAME, tar://PATH)");
+            }
+        }
+    }
+
+    static class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        static final Pattern GO = Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?");
+
+        @Override
+        public Duration convert(String value) {
+            Matcher m = GO.matcher(value);
+            if (value.isEmpty() || !m.matches()) throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 90s, 5m, 1m30s)");
+            long s = 0;
+            for (int g = 1; g <= 3; g++) if (m.group(g) != null) s += Long.parseLong(m.group(g)) * new long[] {3600, 60, 1}[g - 1];
+            if (s == 0) throw new CommandLine.TypeConversionException("the timeout must be above 0s");
+            return Duration.ofSeconds(s);
+        }
+    }
+
+    // ---- the generated kustomization: the profile's overlay plus the content tags
+
+    static final class Kustomization {
+        static Path write(Path root, String profile, Map<String, String> tags) throws IOException {
+            Path dir = root.resolve("build/kustomize/" + profile);
+            Files.createDirectories(dir);
+            var text = new StringBuilder("""
+                    # Generated by deploy.java (rewritten on every run): the %s overlay with this checkout's image tags.
+                    apiVersion: kustomize.config.k8s.io/v1beta1
+                    kind: Kustomization
+                    resources:
+                      - %s
+                    images:
+                    """.formatted(profile, dir.relativize(root.resolve("manifests/overlays/" + profile))));
+            // Quoted: an all-digit hash would otherwise be read as a number.
+            tags.forEach((name, tag) -> text.append("  - name: ").append(name).append("\n    newTag: \"").append(tag).append("\"\n"));
+            Files.writeString(dir.resolve("kustomization.yaml"), text);
+            return dir;
+        }
+    }
+
+    static final class Kubectl {
+        static String kustomize(Path dir) {
+            return Proc.run(Duration.ofMinutes(1), List.of("kubectl", "kustomize", dir.toString())).orFail("kubectl kustomize " + dir).out();
+        }
+    }
+
+    /** A Deployment (or DaemonSet, StatefulSet) in rendered YAML: what to wait for, and how to find its pods. */
+    record Workload(String kind, String namespace, String name, String selector) {
+        static final Set<String> KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
+
+        @SuppressWarnings("unchecked")
+        static List<Workload> in(String yaml) {
+            var found = new ArrayList<Workload>();
+            for (Object doc : new Yaml().loadAll(yaml)) {
+                if (!(doc instanceof Map<?, ?> m) || !KINDS.contains(m.get("kind"))) continue;
+                var meta = (Map<String, Object>) m.get("metadata");
+                var spec = (Map<String, Object>) m.get("spec");
+                var labels = (Map<String, Object>) ((Map<String, Object>) spec.get("selector")).get("matchLabels");
+                var selector = new StringBuilder();
+                labels.forEach((k, v) -> selector.append(selector.isEmpty() ? "" : ",").append(k).append('=').append(v));
+                found.add(new Workload(((String) m.get("kind")).toLowerCase(), (String) meta.getOrDefault("namespace", "default"),
+                        (String) meta.get("name"), selector.toString()));
+            }
+            return found;
+        }
+    }
+
+    // ---- the kind cluster; kubectl always with its context, so no other cluster is ever touched
+
+    record Kind(String name, String engine) {
+        String context() {
+            return "kind-" + name;
+        }
+
+        Map<String, String> env() {
+            return engine.equals("podman") ? Map.of("KIND_EXPERIMENTAL_PROVIDER", "podman") : Map.of();
+        }
+
+        Proc.Ran run(Duration timeout, String... args) {
+            var command = new ArrayList<String>(List.of("kind"));
+            command.addAll(List.of(args));
+            return Proc.run(timeout, command, env());
+        }
+
+        Proc.Ran kubectl(Duration timeout, String... args) {
+            var command = new ArrayList<String>(List.of("kubectl", "--context", context()));
+            command.addAll(List.of(args));
+            return Proc.run(timeout, command);
+        }
+
+        boolean exists() {
+            return run(Duration.ofSeconds(30), "get", "clusters").orFail("kind get clusters").out().lines().anyMatch(name::equals);
+        }
+
+        List<String> nodes() {
+            return run(Duration.ofSeconds(30), "get", "nodes", "--name", name).orFail("kind get nodes").out().lines().filter(l -> !l.isBlank()).toList();
+        }
+
+        /** The kind config from manifests/ with its hostPort set from --port, written to build/kind/. */
+        @SuppressWarnings("unchecked")
+        String create(Path root, int port, String nodeImage, Duration timeout) throws IOException {
+            Path source = root.resolve("manifests/kind/cluster.yaml");
+            Map<String, Object> config = new Yaml().load(Files.readString(source));
+            int mapped = 0;
+            for (var node : (List<Map<String, Object>>) config.getOrDefault("nodes", List.of())) {
+                for (var mapping : (List<Map<String, Object>>) node.getOrDefault("extraPortMappings", List.of())) {
+                    if (Integer.valueOf(80).equals(mapping.get("containerPort"))) {
+                        mapping.put("hostPort", port);
+                        mapped++;
+                    }
+                }
+            }
+            if (mapped == 0) throw new Failure(root.relativize(source) + " maps no containerPort 80 (where the ingress listens) to the host");
+            var options = new DumperOptions();
+            options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+            Path effective = root.resolve("build/kind/" + name + ".yaml");
+            Files.createDirectories(effective.getParent());
+            Files.writeString(effective, "# Generated by deploy.java from manifests/kind/cluster.yaml, hostPort " + port + ".\n"
+                    + new Yaml(options).dump(config));
+            var args = new ArrayList<>(List.of("create", "cluster", "--name", name, "--config", effective.toString(),
+                    "--wait", timeout.toSeconds() + "s"));
+            if (nodeImage != null) args.addAll(List.of("--image", nodeImage));
+            run(timeout.plusMinutes(5), args.toArray(String[]::new)).orFail("kind create cluster");
+            return nodeImage == null ? null : "node image " + nodeImage;
+        }
+
+        /** The host port mapped to the node's port 80, where the ingress controller listens. */
+        int hostPort() {
+            for (String node : nodes()) {
+                var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "port", node, "80/tcp"));
+                Matcher m = Pattern.compile(":(\\d+)\\s*$", Pattern.MULTILINE).matcher(ran.out());
+                if (ran.exit() == 0 && m.find()) return Integer.parseInt(m.group(1));
+            }
+            throw new Failure("cluster " + name + " maps no host port to port 80 of its nodes (not made by deploy.java?):"
+                    + " delete it with `jbang deploy.java down" + (name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + name) + "` and run up again");
+        }
+
+        String checkHostPort(int port) {
+            int mapped = hostPort();
+            if (mapped != port) throw new Failure("cluster " + name + " was created with host port " + mapped + ", not " + port
+                    + ": run with --port " + mapped + ", or `jbang deploy.java down` first to recreate it");
+            return "created before; host port " + port;
+        }
+
+        /** Loads only what some node lacks, asking each node's containerd (crictl) for the exact tag. */
+        @SuppressWarnings("unchecked")
+        String load(List<Image> images) {
+            var present = new ArrayList<String>();
+            var loaded = new ArrayList<String>();
+            var nodes = nodes();
+            for (Image image : images) {
+                boolean everywhere = true;
+                for (String node : nodes) {
+                    var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "crictl", "images", "-o", "json"))
+                            .orFail("crictl images on " + node);
+                    var tags = new ArrayList<String>();
+                    var list = (List<Map<String, Object>>) ((Map<String, Object>) new Yaml().load(ran.out())).getOrDefault("images", List.of());
+                    for (var i : list) tags.addAll((List<String>) i.getOrDefault("repoTags", List.of()));
+                    everywhere &= tags.contains("docker.io/library/" + image.ref());
+                }
+                if (everywhere) {
+                    present.add(image.name());
+                } else {
+                    run(Duration.ofMinutes(5), "load", "image-archive", image.tar().toString(), "--name", name)
+                            .orFail("kind load image-archive " + image.tar().getFileName());
+                    loaded.add(image.name());
+                }
+            }
+            if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
+            return "loaded " + String.join(", ", loaded) + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
+        }
+
+        /** Waits for every rollout under one deadline; on failure shows the unready pods' events and logs. */
+        String rollout(List<Workload> workloads, Duration timeout) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (Workload w : workloads) {
+                long left = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
+                var ran = kubectl(Duration.ofSeconds(left + 30), "-n", w.namespace(), "rollout", "status", w.kind() + "/" + w.name(),
+                        "--timeout=" + left + "s");
+                if (ran.exit() != 0) {
+                    throw new Failure(w.namespace() + "/" + w.name() + " did not roll out within " + format(timeout)
+                            + " (its unready pods' events and logs are above)", ran.both() + "\n" + diagnose(w));
+                }
+            }
+            return null;
+        }
+
+        String diagnose(Workload w) {
+            var text = new StringBuilder();
+            String pods = kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "get", "pods", "-l", w.selector(), "-o",
+                    "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}").out();
+            for (String line : pods.lines().toList()) {
+                String[] f = line.split(" ");
+                if (f.length > 1 && f[1].equals("True")) continue;
+                text.append("--- pod ").append(f[0]).append(": events\n")
+                        .append(kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "get", "events",
+                                "--field-selector", "involvedObject.name=" + f[0], "--sort-by=.lastTimestamp").both().strip()).append('\n')
+                        .append("--- pod ").append(f[0]).append(": last log lines\n")
+                        .append(kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "logs", f[0], "--all-containers", "--tail=20").both().strip()).append('\n');
+            }
+            return text.isEmpty() ? "(no unready pods of " + w.name() + " found)" : text.toString();
+        }
+    }
+
+    // ---- HTTP
+
+    static final class Http {
+        static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(3)).build();
+
+        /** The body of GET url, or what went wrong, in a few words. */
+        static String ask(URI url) {
+            try {
+                var response = CLIENT.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                String body = response.body().strip();
+                if (body.length() > 80) body = body.substring(0, 80) + "…";
+                return response.statusCode() == 200 ? body : "HTTP " + response.statusCode() + " " + body;
+            } catch (IOException e) {
+                return "no answer (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            }
+        }
+
+        static String expectHelloWorld(URI url, Duration bound) throws InterruptedException {
+            long deadline = System.nanoTime() + bound.toNanos();
+            String last;
+            do {
+                last = ask(url);
+                if (last.equals("Hello World")) return null;
+                Thread.sleep(1000);
+            } while (System.nanoTime() < deadline);
+            throw new Failure(url + " did not answer Hello World within " + format(bound) + "; last answer: " + last);
+        }
+
+        static boolean ready(URI url) {
+            return ask(url.resolve("/readyz")).equals("ready");
+        }
+    }
+
+    // ---- local: the three services as child JVMs
+
+    record LocalRun(Path root, int port) {
+        static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
+
+        int run() throws Exception {
+            step("Compiling hello, world, joiner", () -> {
+                try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                    var compiles = SERVICES.keySet().stream()
+                            .map(n -> pool.submit(() -> { Image.compile(root.resolve(n + ".java"), root.resolve("build/classes/" + n)); return n; }))
+                            .toList();
+                    for (var c : compiles) {
+                        try {
+                            c.get();
+                        } catch (ExecutionException e) {
+                            throw e.getCause() instanceof Failure f ? f : new Failure("compiling failed: " + e.getCause());
+                        }
+                    }
+                }
+                return note(null);
+            });
+            var children = new ArrayList<Child>();
+            var stopping = new java.util.concurrent.atomic.AtomicBoolean();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stopping.set(true);
+                stop(children);
+            }));
+            Duration bound = Duration.ofSeconds(30);
+            var urls = new LinkedHashMap<String, URI>();
+            step("Starting hello, world, joiner (waiting ≤ " + format(bound) + " until each is ready)", () -> {
+                // Only joiner's port is the product's; hello and world take free ports, so nothing else can clash with them.
+                for (String name : List.of("hello", "world")) {
+                    Child c = Child.start(root, name, Map.of("PORT", "0"));
+                    children.add(c);
+                    urls.put(name, c.url(bound));
+                }
+                Child joiner = Child.start(root, "joiner", Map.of("PORT", Integer.toString(port),
+                        "HELLO_SERVICE", urls.get("hello").getAuthority(), "WORLD_SERVICE", urls.get("world").getAuthority()));
+                children.add(joiner);
+                urls.put("joiner", joiner.url(bound));
+                long deadline = System.nanoTime() + bound.toNanos();
+                for (var e : urls.entrySet()) {
+                    while (!Http.ready(e.getValue())) {
+                        if (System.nanoTime() > deadline) throw new Failure(e.getKey() + " was not ready within " + format(bound));
+                        Thread.sleep(100);
+                    }
+                }
+                return note("hello on " + urls.get("hello").getAuthority() + ", world on " + urls.get("world").getAuthority());
+            });
+            System.out.println("http://localhost:" + urls.get("joiner").getPort() + "/");
+            System.err.println("Press Ctrl+C to stop all three.");
+            var ended = CompletableFuture.anyOf(children.stream().map(c -> c.process.onExit()).toArray(CompletableFuture[]::new));
+            Process first = (Process) ended.get();
+            if (stopping.get()) Thread.currentThread().join(); // the shutdown hook is stopping them; it ends the JVM
+            Child dead = children.stream().filter(c -> c.process == first).findFirst().orElseThrow();
+            throw new Failure(dead.name + " stopped by itself (exit " + first.exitValue() + "); the others were stopped", dead.lastLines());
+        }
+
+        static void stop(List<Child> children) {
+            children.forEach(c -> c.process.destroy()); // SIGTERM: each finishes its requests in flight
+            for (Child c : children) {
+                try {
+                    if (!c.process.waitFor(20, TimeUnit.SECONDS)) c.process.destroyForcibly();
+                } catch (InterruptedException e) {
+                    c.process.destroyForcibly();
+                }
+            }
+            System.err.println(" ✓ Stopped " + String.join(", ", children.stream().map(c -> c.name).toList()));
+        }
+    }
+
+    static final class Child {
+        final String name;
+        final Process process;
+        final List<String> lines = new CopyOnWriteArrayList<>();
+        final CompletableFuture<URI> listening = new CompletableFuture<>();
+
+        private Child(String name, Process process) {
+            this.name = name;
+            this.process = process;
+        }
+
+        static Child start(Path root, String name, Map<String, String> env) throws IOException {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            var pb = new ProcessBuilder(java, "-cp", root.resolve("build/classes/" + name).toString(), name).redirectErrorStream(true);
+            pb.environment().remove("HOST"); // loopback only: this is for the person at this machine
+            pb.environment().putAll(env);
+            var child = new Child(name, pb.start());
+            Thread.ofVirtual().start(() -> {
+                try (var reader = child.process.inputReader(UTF_8)) {
+                    for (String line; (line = reader.readLine()) != null; ) {
+                        child.lines.add(line);
+                        if (child.lines.size() > 40) child.lines.removeFirst();
+                        Matcher m = LocalRun.LISTENING.matcher(line);
+                        if (m.find()) child.listening.complete(URI.create(m.group(1)));
+                    }
+                } catch (IOException ignored) {
+                    // the child is gone; its exit code tells
+                }
+                child.listening.completeExceptionally(new Failure(name + " exited before it listened", child.lastLines()));
+            });
+            return child;
+        }
+
+        URI url(Duration bound) throws InterruptedException {
+            try {
+                return listening.get(bound.toSeconds(), TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                throw (Failure) e.getCause();
+            } catch (TimeoutException e) {
+                throw new Failure(name + " did not say where it listens within " + format(bound), lastLines());
+            }
+        }
+
+        String lastLines() {
+            return String.join("\n", lines);
+        }
+    }
+
+    // ---- subprocesses: argument lists, output captured, shown only when they fail
+
+    static final class Proc {
+        record Ran(List<String> command, int exit, String out, String err) {
+            String both() {
+                return (out + (out.isEmpty() || out.endsWith("\n") ? "" : "\n") + err).strip();
+            }
+
+            Ran orFail(String what) {
+                if (exit != 0) throw new Failure(what + " failed (exit " + exit + "): " + String.join(" ", command), both());
+                return this;
+            }
+        }
+
+        static Path which(String tool) {
+            for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+                Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
+                if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
+            }
+            return null;
+        }
+
+        static Ran run(Duration timeout, List<String> command) {
+            return run(timeout, command, Map.of());
+        }
+
+        static Ran run(Duration timeout, List<String> command, Map<String, String> env) {
+            if (verbose) System.err.println("   $ " + String.join(" ", command));
+            var pb = new ProcessBuilder(command);
+            pb.environment().putAll(env);
+            try {
+                Process p = pb.start();
+                p.getOutputStream().close();
+                var out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
+                var err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
+                if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    p.descendants().forEach(ProcessHandle::destroy);
+                    p.destroy();
+                    if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
+                    throw new Failure("`" + String.join(" ", command) + "` did not finish within " + format(timeout), out.getNow("") + err.getNow(""));
+                }
+                var ran = new Ran(command, p.exitValue(), out.join(), err.join());
+                if (verbose && !ran.both().isEmpty()) System.err.println(indent(ran.both()));
+                return ran;
+            } catch (IOException e) {
+                throw new Failure("cannot run " + command.getFirst() + ": " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failure("interrupted while running " + command.getFirst());
+            }
+        }
+
+        static String drain(java.io.InputStream in) {
+            try (in) {
+                return new String(in.readAllBytes(), UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}
