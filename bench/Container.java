@@ -65,12 +65,12 @@ record Container(List<String> imageFlags, String javaToolOptions, Map<String, Lo
     }
 
     String describe() {
-        var sb = new StringBuilder();
-        sb.append(imageFlags.isEmpty() ? "(none)" : String.join(" ", imageFlags));
-        if (javaToolOptions != null) sb.append("; JAVA_TOOL_OPTIONS=").append(javaToolOptions);
+        var parts = new ArrayList<String>();
+        parts.add(sources.contains("deploy.java") ? String.join(" ", imageFlags) + " (deploy.java JVM_FLAGS)" : "no image flags (no JVM_FLAGS in deploy.java)");
+        if (javaToolOptions != null) parts.add("JAVA_TOOL_OPTIONS=" + javaToolOptions + " (manifests/base/kustomization.yaml)");
         List<String> e = emulation("hello");
-        if (!e.isEmpty()) sb.append("; as in the pod's ").append(memoryLimits.get("hello") / (1024 * 1024)).append(" MiB limit: ").append(String.join(" ", e));
-        return sb + (sources.isEmpty() ? "" : " (from " + String.join(", ", sources) + ")");
+        if (!e.isEmpty()) parts.add(String.join(" ", e) + " (the pod's " + memoryLimits.get("hello") / (1024 * 1024) + " MiB memory limit)");
+        return String.join("; ", parts);
     }
 
     /** resources.limits.memory of the first container, in bytes; Kubernetes quantities such as 256Mi or 1G. */
@@ -85,12 +85,14 @@ record Container(List<String> imageFlags, String javaToolOptions, Map<String, Lo
         return n;
     }
 
-    /** The JVM flags in deploy.java's entrypoint: its string literals that are -X options. Null without deploy.java. */
+    /** deploy.java's {@code JVM_FLAGS = List.of(...)}, which its image entrypoint carries; null when it has none. */
     static List<String> deployFlags(Path deploy) throws IOException {
         if (!Files.exists(deploy)) return null;
+        Matcher list = Pattern.compile("JVM_FLAGS\\s*=\\s*List\\.of\\(([^)]*)\\)").matcher(Files.readString(deploy));
+        if (!list.find()) return null;
         var flags = new ArrayList<String>();
-        Matcher m = Pattern.compile("\"(-X[^\"]*)\"").matcher(Files.readString(deploy));
-        while (m.find()) if (!flags.contains(m.group(1))) flags.add(m.group(1));
+        Matcher literal = Pattern.compile("\"([^\"]*)\"").matcher(list.group(1));
+        while (literal.find()) flags.add(literal.group(1));
         return flags;
     }
 }

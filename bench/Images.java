@@ -33,10 +33,11 @@ final class Images {
     private record Entry(long size, long compressed, long uncompressed, String text) {}
 
     /**
-     * Sizes of build/images/*.tar, built first with {@code jbang deploy.java images} when asked.
+     * Sizes of build/images/*.tar, or with {@code build} of images built for the purpose by
+     * {@code jbang deploy.java images} into a scratch folder (the checkout's build/ is left alone).
      * Where no image can be had (no deploy.java, no base image offline), a note says why instead.
      */
-    static Map<String, Object> measure(Path root, boolean build) {
+    static Map<String, Object> measure(Path root, boolean build, String baseImage, Path scratch) {
         var result = new LinkedHashMap<String, Object>();
         Path dir = root.resolve("build/images");
         if (build) {
@@ -45,17 +46,21 @@ final class Images {
                 return note(result, "not measured: --images needs deploy.java, which this checkout does not have");
             }
             if (jbang == null) return note(result, "not measured: --images needs jbang on PATH");
-            bench.step("Building images: jbang deploy.java images");
+            dir = scratch.resolve("images");
+            var cmd = new ArrayList<>(List.of(jbang.toString(), "deploy.java", "images", "--out", dir.toString()));
+            if (baseImage != null) cmd.addAll(List.of("--base-image", baseImage));
+            bench.step("Building images: jbang deploy.java images" + (baseImage == null ? "" : " --base-image " + baseImage));
             try {
-                bench.check(List.of(jbang.toString(), "deploy.java", "images"), 900);
+                bench.check(cmd, 900);
                 bench.done();
             } catch (Exception e) {
                 bench.done("✗");
-                String why = e.getMessage().lines().filter(l -> l.startsWith("ERROR")).reduce((a, b) -> b)
-                        .orElse(e.getMessage().lines().reduce((a, b) -> b).orElse(""));
+                String why = e.getMessage().lines().filter(l -> l.startsWith("ERROR")).reduce((x, y) -> y)
+                        .orElse(e.getMessage().lines().reduce((x, y) -> y).orElse(""));
                 return note(result, "not measured: jbang deploy.java images failed (no base image here?): " + why);
             }
         }
+        result.put("base_image", baseImage != null ? baseImage : build ? "deploy.java's default" : "as built in build/images");
         List<Path> tars;
         try (var files = Files.list(dir)) {
             tars = files.filter(f -> f.toString().endsWith(".tar")).sorted().toList();

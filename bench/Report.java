@@ -54,7 +54,7 @@ final class Results {
     Map<String, Object> images = Map.of();
     double loadAfter = Double.NaN;
 
-    Results(Machine machine, Container container, String tool, String toolVersion,
+    Results(Machine machine, List<String> jvmFlags, Container container, String tool, String toolVersion,
             String threads, int duration, int warmup, List<Integer> connections, int startupRuns) {
         this.machine = machine;
         settings.put("tool", tool);
@@ -64,7 +64,7 @@ final class Results {
         settings.put("duration_s", duration);
         settings.put("warmup_s", warmup);
         settings.put("startup_runs", startupRuns);
-        settings.put("jvm_flags", container.flags("hello"));
+        settings.put("jvm_flags", jvmFlags);
         settings.put("java_tool_options", container.javaToolOptions());
         settings.put("jvm_flags_from", container.sources());
         settings.put("address", "127.0.0.1");

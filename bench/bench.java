@@ -41,9 +41,11 @@ class bench {
               --threads N        wrk threads (default 2)
               --startup-runs N   start-up measurements, median reported (default 5)
               --load TOOL        wrk, jdk or auto: wrk when on PATH (default auto)
-              --images           build the images first (jbang deploy.java images)
+              --images           build the images first (jbang deploy.java images, into a scratch folder)
+              --base-image REF   with --images: the base image, as deploy.java takes it (docker://NAME, tar://PATH)
               --out DIR          where the JSON goes (default bench/results)
               --quick            a smoke run: 1 s of load at 50 connections, 1 start-up run
+              --jvm-option OPT   one more JVM option for the services, to try one (repeatable)
               --jfr              record each service with JDK Flight Recorder into --out (NAME.jfr)
               --compare A B      compare two result files and exit
             """;
@@ -52,11 +54,14 @@ class bench {
     static final String JAVA = ProcessHandle.current().info().command().orElse("java");
     /** Everything started, so that an exit of any kind (Ctrl+C too) stops it. */
     static final List<Process> STARTED = new CopyOnWriteArrayList<>();
+    /** Temporary folders (compiled classes, images), removed at exit. */
+    static final List<Path> SCRATCH = new CopyOnWriteArrayList<>();
 
     // Settings, the same for every run and printed with the results.
     int duration = 10, warmup = 5, threads = 2, startupRuns = 5;
     List<Integer> connections = List.of(1, 50, 256);
-    String load = "auto";
+    String load = "auto", baseImage;
+    List<String> extraOptions = new ArrayList<>();
     boolean buildImages, quick, jfr, jbangStartup = true;
     Path out = ROOT.resolve("bench/results");
 
@@ -89,6 +94,8 @@ class bench {
                 case "-h", "--help" -> { System.out.print(USAGE); System.exit(0); }
                 case "--images" -> buildImages = true;
                 case "--jfr" -> jfr = true;
+                case "--jvm-option" -> extraOptions.add(value(args, ++i));
+                case "--base-image" -> baseImage = value(args, ++i);
                 case "--quick" -> { quick = true; duration = 1; warmup = 1; connections = List.of(50); startupRuns = 1; jbangStartup = false; }
                 case "--duration" -> duration = number(a, value(args, ++i));
                 case "--warmup" -> warmup = number(a, value(args, ++i));
@@ -103,6 +110,7 @@ class bench {
                 default -> throw new Usage("unknown option " + a + " (see --help)");
             }
         }
+        if (baseImage != null && !buildImages) throw new Usage("--base-image goes with --images (it is the base of the images built)");
     }
 
     void run() throws Exception {
@@ -116,6 +124,7 @@ class bench {
         boolean useWrk = !load.equals("jdk") && wrk != null;
         Files.createDirectories(out);
         Path scratch = Files.createTempDirectory("bench");
+        SCRATCH.add(scratch);
 
         var machine = Machine.now();
         var container = Container.read(ROOT);
@@ -126,12 +135,12 @@ class bench {
         Path classes = compile(scratch.resolve("classes"));
         done();
 
-        var results = new Results(machine, container, gen.name(),
+        var results = new Results(machine, flags(container, "hello"), container, gen.name(),
                 useWrk ? Machine.wrkVersion(wrk) : "jdk " + Runtime.version(), gen.threads(),
                 duration, warmup, connections, startupRuns);
-        try (var hello = Svc.start("hello", classes, flags(container, "hello"), container.env());
-             var world = Svc.start("world", classes, flags(container, "world"), container.env());
-             var joiner = Svc.start("joiner", classes, flags(container, "joiner"), with(container.env(),
+        try (var hello = Svc.start("hello", classes, recorded(flags(container, "hello")), container.env());
+             var world = Svc.start("world", classes, recorded(flags(container, "world")), container.env());
+             var joiner = Svc.start("joiner", classes, recorded(flags(container, "joiner")), with(container.env(),
                      Map.of("HELLO_SERVICE", hello.hostPort(), "WORLD_SERVICE", world.hostPort())))) {
             var services = List.of(hello, world, joiner);
             Thread.sleep(1000); // let start-up threads settle before calling it idle
@@ -175,7 +184,7 @@ class bench {
 
         step("Start-up: java -cp classes hello, process start to first 200 (" + startupRuns + " runs)");
         var javaCmd = new ArrayList<>(List.of(JAVA));
-        javaCmd.addAll(container.flags("hello"));
+        javaCmd.addAll(flags(container, "hello"));
         javaCmd.addAll(List.of("-cp", classes.toString(), "hello"));
         results.startup.put("java", startup(javaCmd, container.env(), startupRuns));
         done(results.startup.get("java").get("median_ms") + " ms median");
@@ -187,7 +196,7 @@ class bench {
             done(results.startup.get("jbang").get("median_ms") + " ms median");
         }
 
-        results.images = Images.measure(ROOT, buildImages);
+        results.images = Images.measure(ROOT, buildImages, baseImage, scratch);
         results.loadAfter = Machine.currentLoad();
 
         Report.print(results);
@@ -199,10 +208,18 @@ class bench {
                 + " Compare two runs: jbang bench/bench.java --compare A.json B.json");
     }
 
-    /** The pod's JVM flags for a service, and a flight recording when asked. */
+    /** The pod's JVM flags for a service, then any --jvm-option. */
     List<String> flags(Container container, String service) {
         var f = new ArrayList<>(container.flags(service));
-        if (jfr) f.add("-XX:StartFlightRecording:name=bench,settings=profile");
+        f.addAll(extraOptions);
+        return f;
+    }
+
+    /** The flags of a service under load: with a flight recording when asked. */
+    List<String> recorded(List<String> flags) {
+        if (!jfr) return flags;
+        var f = new ArrayList<>(flags);
+        f.add("-XX:StartFlightRecording:name=bench,settings=profile");
         return f;
     }
 
@@ -313,6 +330,13 @@ class bench {
 
     static void stopAll() {
         STARTED.forEach(bench::stop);
+        for (Path dir : SCRATCH) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException ignored) {
+                // a temporary folder left behind is not worth an error at exit
+            }
+        }
     }
 
     static void step(String what) {
