@@ -291,7 +291,7 @@ class ManifestsTest {
         assertEquals(TRAEFIK_IMAGE, c.get("image"));
         var args = list(c.get("args"));
         for (String arg : List.of("--providers.kubernetesingress=true", "--providers.kubernetesingress.ingressclass=traefik",
-                "--entrypoints.web.address=:8000", "--ping=true", "--global.checknewversion=false",
+                "--providers.kubernetesingress.allowemptyservices=true", "--entrypoints.web.address=:8000", "--ping=true", "--global.checknewversion=false",
                 "--global.sendanonymoususage=false")) {
             assertTrue(args.contains(arg), arg + " in " + args);
         }
