@@ -1,0 +1,151 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION world: answers "World" on GET /, with /healthz and /readyz for Kubernetes. No dependencies.
+//JAVA 25+
+
+import com.sun.net.httpserver.Filter;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Executors;
+
+/** Answers "World". Configured by the environment: HOST, PORT, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG. */
+class world {
+    static final String NAME = "world";
+    static final int DEFAULT_PORT = 3001;
+
+    // Exit codes: 0 after a clean shutdown (SIGTERM included), 1 when the port is taken, 2 for bad configuration.
+    static final int OK = 0, CANNOT_LISTEN = 1, BAD_CONFIG = 2;
+
+    /**
+     * Bounds for the JDK server (sun.net.httpserver.ServerConfig), so that garbage, huge headers or a client sending
+     * a byte a second cost little and starve no one. maxRspTime stays unset: every response fits a socket buffer.
+     * They are read once, when the first server is made; a -D on the command line wins.
+     */
+    static final Map<String, String> SERVER_LIMITS = Map.of(
+            "sun.net.httpserver.maxReqTime", "10",           // seconds to send a whole request, else closed
+            "sun.net.httpserver.maxReqHeaderSize", "16384",  // bytes of request headers (JDK default: 380 KiB)
+            "sun.net.httpserver.maxReqHeaders", "64",        // header lines (JDK default: 200)
+            "jdk.httpserver.maxConnections", "1000",         // open connections, so memory stays bounded
+            "sun.net.httpserver.maxIdleConnections", "1000", // keep-alive for all of them (JDK default: 200)
+            "sun.net.httpserver.nodelay", "true");           // tiny responses must not wait for Nagle's algorithm
+
+    static final byte[] BODY = bytes("World"), ALIVE = bytes("alive"), READY = bytes("ready"),
+            STOPPING = bytes("shutting down"), NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
+
+    static volatile boolean stopping;
+
+    public static void main(String[] args) throws IOException {
+        InetAddress host = host();
+        int port = number("PORT", DEFAULT_PORT, 0, 65535);
+        int grace = number("SHUTDOWN_GRACE_SECONDS", 10, 0, 3600);
+        boolean accessLog = "true".equalsIgnoreCase(System.getenv("ACCESS_LOG")); // off: a line per request costs ~10%
+        SERVER_LIMITS.forEach(System.getProperties()::putIfAbsent);
+
+        HttpServer server;
+        try {
+            server = HttpServer.create(new InetSocketAddress(host, port), 0);
+        } catch (BindException e) {
+            throw fail(CANNOT_LISTEN, "cannot listen on " + address(host, port) + ": " + e.getMessage()
+                    + " (another process has it? set PORT to a free port, or 0 for any)");
+        }
+        var context = server.createContext("/", world::handle);
+        if (accessLog) context.getFilters().add(Filter.afterHandler("access log", world::log));
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping = true;
+            server.stop(grace); // closes the listener, then waits ≤ grace for requests in flight
+            Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
+        }));
+        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/");
+    }
+
+    // ---- handlers
+
+    static void handle(HttpExchange exchange) throws IOException {
+        // close() drains what is left of a request body (the JDK server keeps ≤ 64 KiB, then drops the connection).
+        try (exchange) {
+            switch (exchange.getRequestURI().getPath()) {
+                case "/" -> answer(exchange, 200, BODY);
+                case "/healthz" -> answer(exchange, 200, ALIVE);
+                case "/readyz" -> answer(exchange, stopping ? 503 : 200, stopping ? STOPPING : READY);
+                default -> send(exchange, 404, NOT_FOUND);
+            }
+        }
+    }
+
+    /** GET and HEAD get the answer; any other method on a known path gets 405. */
+    static void answer(HttpExchange exchange, int status, byte[] body) throws IOException {
+        switch (exchange.getRequestMethod()) {
+            case "GET", "HEAD" -> send(exchange, status, body);
+            default -> {
+                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+                send(exchange, 405, NOT_ALLOWED);
+            }
+        }
+    }
+
+    // ---- helpers
+
+    /** The one way a response leaves: text with a charset, the request id echoed, no body for HEAD. */
+    static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
+        var headers = exchange.getResponseHeaders();
+        headers.set("Content-Type", "text/plain; charset=utf-8");
+        String id = exchange.getRequestHeaders().getFirst("X-Request-Id");
+        if (id != null) headers.set("X-Request-Id", id);
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            headers.set("Content-Length", Integer.toString(body.length));
+            exchange.sendResponseHeaders(status, -1);
+        } else {
+            exchange.sendResponseHeaders(status, body.length);
+            exchange.getResponseBody().write(body);
+        }
+    }
+
+    static void log(HttpExchange exchange) {
+        System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
+                + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
+                + " id=" + exchange.getResponseHeaders().getFirst("X-Request-Id"));
+    }
+
+    /** HOST unset: loopback only. Empty, 0.0.0.0 or :: (what containers need): every interface. */
+    static InetAddress host() {
+        String value = System.getenv("HOST");
+        if (value == null) return InetAddress.getLoopbackAddress();
+        if (value.isEmpty() || value.equals("0.0.0.0") || value.equals("::")) return null;
+        try {
+            return InetAddress.getByName(value);
+        } catch (UnknownHostException e) {
+            throw fail(BAD_CONFIG, "HOST=\"" + value + "\" is not an address of this machine (unset it for 127.0.0.1, or \"\" for all)");
+        }
+    }
+
+    static int number(String variable, int fallback, int min, int max) {
+        String value = System.getenv(variable);
+        if (value == null || value.isBlank()) return fallback;
+        int n = value.strip().matches("[0-9]{1,9}") ? Integer.parseInt(value.strip()) : -1;
+        if (n >= min && n <= max) return n;
+        throw fail(BAD_CONFIG, variable + "=\"" + value + "\" is not a number from " + min + " to " + max + " (unset it for " + fallback + ")");
+    }
+
+    static String address(InetAddress host, int port) {
+        String h = host == null ? "0.0.0.0" : host.getHostAddress();
+        return (h.contains(":") ? "[" + h + "]" : h) + ":" + port;
+    }
+
+    static RuntimeException fail(int exitCode, String message) {
+        System.err.println("ERROR: " + NAME + ": " + message);
+        System.exit(exitCode);
+        return new IllegalStateException(message); // not reached; lets callers write `throw fail(...)`
+    }
+
+    static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
