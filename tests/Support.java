@@ -116,11 +116,13 @@ final class Support {
     static final class Service implements AutoCloseable {
         final Process process;
         final URI url;
-        final List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** Everything the process printed (stdout and stderr), kept up to date while it runs. */
+        final List<String> lines;
 
-        private Service(Process process, URI url) {
+        private Service(Process process, URI url, List<String> lines) {
             this.process = process;
             this.url = url;
+            this.lines = lines;
         }
 
         static Service start(String name, Map<String, String> env) {
@@ -154,11 +156,26 @@ final class Support {
                     p.destroyForcibly();
                     throw new AssertionError(String.join(" ", command) + " did not print 'listening on' in 60 s: " + lines, e);
                 }
-                var s = new Service(p, url);
-                s.lines.addAll(lines);
-                return s;
+                return new Service(p, url, lines);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            }
+        }
+
+        /** The first printed line containing {@code fragment}, waiting for it up to {@code timeout}. */
+        String awaitLine(String fragment, Duration timeout) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                for (String line : lines) if (line.contains(fragment)) return line;
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("no line with '" + fragment + "' in " + timeout + ": " + lines);
+                }
+                try {
+                    Thread.sleep(20); // output arrives on another thread; this bounded poll is the simplest wait
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError("interrupted", e);
+                }
             }
         }
 
