@@ -132,6 +132,7 @@ final class Results {
             x.put("p99_ms", round(r.p99(), 3));
             x.put("max_ms", round(r.max(), 3));
             x.put("errors", r.errors());
+            x.put("server_cpu_us_per_request", round(r.cpuPerRequest(), 1));
             if (r.errors() > 0) x.put("error_detail", r.errorDetail());
             return x;
         }).toList());
@@ -161,10 +162,11 @@ final class Report {
     static void print(Results r) {
         System.out.println();
         System.out.printf("Throughput and latency (%s, %s s per level, loopback)%n", r.settings.get("tool_version"), r.settings.get("duration_s"));
-        System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors");
+        System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s %12s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req");
         for (var l : r.load) {
-            System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors());
+            System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d %12.1f%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors(), l.cpuPerRequest());
         }
+        System.out.println("  CPU µs/req: CPU time of the services reached (joiner: all three) per request; other load on the machine hardly moves it.");
         r.load.stream().filter(l -> l.errors() > 0)
                 .forEach(l -> System.out.printf("  errors of %s at %d: %s%n", l.target(), l.connections(), l.errorDetail()));
 
@@ -217,6 +219,7 @@ final class Compare {
             String name = l.get("target") + " c=" + ((Number) l.get("connections")).intValue();
             row(name + " req/s", l.get("rps"), other.get().get("rps"));
             row(name + " p99 ms", l.get("p99_ms"), other.get().get("p99_ms"));
+            row(name + " CPU µs/req", l.get("server_cpu_us_per_request"), other.get().get("server_cpu_us_per_request"));
         }
         for (String k : List.of("java", "jbang")) {
             row("start-up " + k + " ms", get(x, "startup", k, "median_ms"), get(y, "startup", k, "median_ms"));

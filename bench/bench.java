@@ -38,6 +38,7 @@ class bench {
               --duration S       seconds of load per level (default 10)
               --warmup S         seconds of warm-up per service (default 5)
               --connections L    concurrency levels, comma-separated (default 1,50,256)
+              --targets L        services to load: hello, joiner or both (default hello,joiner)
               --threads N        wrk threads (default 2)
               --startup-runs N   start-up measurements, median reported (default 5)
               --load TOOL        wrk, jdk or auto: wrk when on PATH (default auto)
@@ -60,6 +61,7 @@ class bench {
     // Settings, the same for every run and printed with the results.
     int duration = 10, warmup = 5, threads = 2, startupRuns = 5;
     List<Integer> connections = List.of(1, 50, 256);
+    List<String> targets = List.of("hello", "joiner");
     String load = "auto", baseImage;
     List<String> extraOptions = new ArrayList<>();
     boolean buildImages, quick, jfr, jbangStartup = true;
@@ -94,6 +96,10 @@ class bench {
                 case "-h", "--help" -> { System.out.print(USAGE); System.exit(0); }
                 case "--images" -> buildImages = true;
                 case "--jfr" -> jfr = true;
+                case "--targets" -> {
+                    targets = List.of(value(args, ++i).split(","));
+                    if (targets.isEmpty() || !List.of("hello", "joiner").containsAll(targets)) throw new Usage("--targets takes hello, joiner or hello,joiner");
+                }
                 case "--jvm-option" -> extraOptions.add(value(args, ++i));
                 case "--base-image" -> baseImage = value(args, ++i);
                 case "--quick" -> { quick = true; duration = 1; warmup = 1; connections = List.of(50); startupRuns = 1; jbangStartup = false; }
@@ -147,7 +153,7 @@ class bench {
             for (var s : services) results.memory.put(s.name, new LinkedHashMap<>(Map.of("idle_mib", s.rss())));
 
             var sampler = Thread.ofVirtual().start(() -> sampleRss(services, results));
-            for (var target : List.of(hello, joiner)) {
+            for (var target : services.stream().filter(s -> targets.contains(s.name)).toList()) {
                 step("Warming up " + target.name + ": 100 requests one by one, then " + warmup + " s at 50 connections");
                 for (int i = 0; i < 100; i++) {
                     // One by one first: class loading and the upstream connections happen before the clock runs.
@@ -160,7 +166,11 @@ class bench {
                 done();
                 for (int c : connections) {
                     step(String.format("Load on %s: %d connection%s, %d s", target.name, c, c == 1 ? "" : "s", duration));
+                    // The services this load reaches: joiner calls hello and world, so their CPU counts too.
+                    var reached = target == joiner ? services : List.of(target);
+                    long cpu0 = cpuNanos(reached);
                     var r = gen.run(target.name, target.url, c, duration);
+                    r = r.withCpu(r.requests() == 0 ? Double.NaN : (cpuNanos(reached) - cpu0) / 1e3 / r.requests());
                     results.load.add(r);
                     done(String.format("%,.0f req/s, p99 %.2f ms%s", r.rps(), r.p99(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                 }
@@ -250,6 +260,11 @@ class bench {
         int rc = ToolProvider.getSystemJavaCompiler().run(null, err, err, args.toArray(String[]::new));
         if (rc != 0) throw new Failure("javac failed on the services:\n" + err);
         return dir;
+    }
+
+    /** CPU time (user + system) the services used so far, in ns; the kernel counts in ticks of 10 ms. */
+    static long cpuNanos(List<Svc> services) {
+        return services.stream().mapToLong(s -> s.process.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
     }
 
     /** Samples VmRSS of every service while load runs; the highest seen is "under load". */
