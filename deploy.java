@@ -148,11 +148,13 @@ class deploy implements Callable<Integer> {
             Path root = checkout();
             Tools tools = step("Checking tools", () -> Tools.check(root, true, true, true, profile.name()));
             Kind kind = new Kind(cluster.name, tools.engine());
+            boolean exists = kind.exists();
+            String reuse = exists ? kind.checkHostPort(port) : null; // a wrong port fails here, before anything changes
             List<Image> images = step("Building images with Jib (" + base.ref + ")",
                     () -> Image.buildAll(root, root.resolve("build/images"), base.ref));
 
-            if (kind.exists()) {
-                step("Reusing cluster " + kind.name, () -> note(kind.checkHostPort(port)));
+            if (exists) {
+                step("Reusing cluster " + kind.name, () -> note(reuse));
             } else {
                 step("Creating cluster " + kind.name + " (waiting ≤ " + format(timeout) + " for its control plane)",
                         () -> note(kind.create(root, port, nodeImage, timeout)));

@@ -1,0 +1,321 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code jbang deploy.java up} step by step, with fake kind, kubectl and docker first on PATH: each
+ * records its arguments and answers like the real one from a state folder (clusters, the node's
+ * images, the host port). The images are built for real, on Jib's empty "scratch" base (no registry).
+ * The smoke test asks a tiny local server that answers Hello World on the "ingress" port.
+ */
+class DeployPlanTest {
+    static Path bin, state;
+    static HttpServer ingress;
+    static int port;
+
+    @BeforeAll
+    static void fakes() throws IOException {
+        assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
+        Path dir = Files.createTempDirectory("deploy-fakes");
+        bin = Files.createDirectories(dir.resolve("bin"));
+        state = Files.createDirectories(dir.resolve("state"));
+        fake("kind", KIND);
+        fake("kubectl", KUBECTL);
+        fake("docker", DOCKER);
+        ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        ingress.createContext("/", exchange -> {
+            try (exchange) {
+                byte[] body = "Hello World".getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                exchange.getResponseBody().write(body);
+            }
+        });
+        ingress.start();
+        port = ingress.getAddress().getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (ingress != null) ingress.stop(0);
+    }
+
+    @BeforeEach
+    void clean() throws IOException {
+        try (var files = Files.list(state)) {
+            for (Path f : files.toList()) Files.delete(f);
+        }
+    }
+
+    @Test
+    void up_from_nothing_checks_builds_creates_loads_installs_applies_waits_and_asks() throws IOException {
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        List<String> calls = calls();
+        String root = Support.ROOT.toString();
+        assertInOrder(calls,
+                "kind version",
+                "kubectl version --client",
+                "kind get clusters",
+                "kind create cluster --name hello-world --config " + root + "/build/kind/hello-world.yaml --wait 120s --image lab/node:v1",
+                "kind get nodes --name hello-world",
+                "docker exec hello-world-control-plane crictl images -o json",
+                "kind load image-archive " + root + "/build/images/hello.tar --name hello-world",
+                "kind load image-archive " + root + "/build/images/world.tar --name hello-world",
+                "kind load image-archive " + root + "/build/images/joiner.tar --name hello-world",
+                "kubectl --context kind-hello-world apply -k " + root + "/manifests/ingress",
+                "kubectl --context kind-hello-world -n traefik rollout status deployment/traefik --timeout=",
+                "kubectl --context kind-hello-world apply -k " + root + "/build/kustomize/dev",
+                "kubectl --context kind-hello-world -n hello-world rollout status deployment/hello --timeout=",
+                "kubectl --context kind-hello-world -n hello-world rollout status deployment/world --timeout=",
+                "kubectl --context kind-hello-world -n hello-world rollout status deployment/joiner --timeout=");
+        for (String call : calls) {
+            if (call.startsWith("kubectl") && !call.startsWith("kubectl version") && !call.startsWith("kubectl kustomize")) {
+                assertTrue(call.startsWith("kubectl --context kind-hello-world "), "every cluster call names its context: " + call);
+            }
+        }
+        // The kind config is manifests/kind/cluster.yaml with the host port from --port.
+        String config = Files.readString(state.resolve("kind-config.yaml"));
+        assertTrue(config.contains("hostPort: " + port), config);
+        assertTrue(config.contains("ingress-ready"), config);
+        // The generated kustomization: the overlay, and one content tag per image.
+        String kustomization = Files.readString(Support.ROOT.resolve("build/kustomize/dev/kustomization.yaml"));
+        assertTrue(kustomization.contains("- ../../../manifests/overlays/dev"), kustomization);
+        assertEquals(3, kustomization.lines().filter(l -> l.matches("    newTag: \"[0-9a-f]{16}\"")).count(), kustomization);
+        String out = r.out();
+        assertTrue(out.contains("Hello World is served at http://localhost:" + port + "/"), out);
+        assertTrue(out.contains("jbang deploy.java down"), "ends with what to run next:\n" + out);
+        assertTrue(r.err().contains(" ✓ Creating cluster hello-world"), r.err());
+        assertFalse(r.both().contains("ERROR"), r.both());
+    }
+
+    @Test
+    void a_second_run_reuses_the_cluster_and_loads_no_unchanged_image() throws IOException {
+        assertEquals(0, up().exit(), "first run");
+        Files.writeString(state.resolve("calls"), "");
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        List<String> calls = calls();
+        assertTrue(calls.stream().noneMatch(c -> c.startsWith("kind create")), "no cluster created: " + calls);
+        assertTrue(calls.stream().noneMatch(c -> c.startsWith("kind load")), "nothing loaded: " + calls);
+        assertTrue(calls.contains("docker port hello-world-control-plane 80/tcp"), "the host port is checked: " + calls);
+        assertTrue(r.err().contains(" ✓ Reusing cluster hello-world"), r.err());
+        assertTrue(r.err().contains("all 3 already present on hello-world-control-plane"), r.err());
+    }
+
+    @Test
+    void a_failing_rollout_stops_the_run_with_exit_1_its_pods_story_and_one_error_line() throws IOException {
+        Files.writeString(state.resolve("fail-rollout-joiner"), "");
+        var r = up();
+        assertEquals(1, r.exit(), r.both());
+        assertEquals(1, errorLines(r).size(), r.both());
+        assertTrue(errorLines(r).getFirst().contains("hello-world/joiner did not roll out within 2m0s"), r.both());
+        assertTrue(r.err().contains(" ✗ Waiting ≤ 2m0s for hello, world, joiner to roll out"), r.err());
+        assertTrue(r.err().contains("Back-off restarting failed container"), "the pod's events:\n" + r.err());
+        assertTrue(r.err().contains("joiner: cannot listen"), "the pod's last log lines:\n" + r.err());
+        assertFalse(r.err().contains("Asking http"), "no step after the failing one:\n" + r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace:\n" + r.err());
+    }
+
+    @Test
+    void a_failing_cluster_create_stops_before_anything_is_loaded() throws IOException {
+        Files.writeString(state.resolve("fail-create"), "");
+        var r = up();
+        assertEquals(1, r.exit(), r.both());
+        assertEquals(1, errorLines(r).size(), r.both());
+        assertTrue(errorLines(r).getFirst().contains("kind create cluster failed"), r.both());
+        assertTrue(r.err().contains("failed to create cluster: node boom"), "kind's own output is shown:\n" + r.err());
+        assertTrue(calls().stream().noneMatch(c -> c.startsWith("kind load") || c.contains(" apply ")), calls().toString());
+    }
+
+    @Test
+    void a_cluster_made_with_another_host_port_is_named_before_anything_changes() throws IOException {
+        Files.writeString(state.resolve("clusters"), "hello-world\n");
+        Files.writeString(state.resolve("host-port"), "8080\n");
+        var r = up();
+        assertEquals(1, r.exit(), r.both());
+        assertTrue(errorLines(r).getFirst().contains("created with host port 8080, not " + port), r.both());
+        assertFalse(r.err().contains("Building"), "checked before building:\n" + r.err());
+        assertTrue(calls().stream().noneMatch(c -> c.startsWith("kind load") || c.contains(" apply ")), calls().toString());
+    }
+
+    @Test
+    void without_a_container_engine_kind_or_kubectl_each_gets_one_error_with_its_fix() throws IOException {
+        // A PATH with bash only (JBang's launcher is a bash script): no docker, podman, kind or kubectl.
+        Path bare = Files.createTempDirectory("deploy-bare-path");
+        Files.createSymbolicLink(bare.resolve("bash"), Support.which("bash"));
+        var r = Support.run(List.of(Support.which("jbang").toString(), "deploy.java", "up"),
+                Map.of("PATH", bare.toString()), Duration.ofMinutes(2));
+        assertEquals(1, r.exit(), r.both());
+        List<String> errors = errorLines(r);
+        assertEquals(3, errors.size(), r.both());
+        assertTrue(errors.get(0).contains("no container engine") && errors.get(0).contains("jbang deploy.java local"), errors.get(0));
+        assertTrue(errors.get(1).contains("kind is not on PATH") && errors.get(1).contains("kind.sigs.k8s.io"), errors.get(1));
+        assertTrue(errors.get(2).contains("kubectl is not on PATH") && errors.get(2).contains("kubernetes.io/docs/tasks/tools"), errors.get(2));
+        assertFalse(r.err().contains("Building"), "nothing is built when a check fails:\n" + r.err());
+    }
+
+    @Test
+    void usage_errors_exit_2_with_one_error_line_and_a_hint() {
+        for (var args : List.of(List.of("up", "--profile", "staging"), List.of("up", "--timeout", "soon"),
+                List.of("upp"), List.of("render", "--base-image", "Not An Image"))) {
+            var r = deploy(args);
+            assertEquals(2, r.exit(), args + ":\n" + r.both());
+            assertEquals(1, errorLines(r).size(), args + ":\n" + r.both());
+            assertTrue(r.err().contains("--help"), "a hint where to look: " + r.err());
+            assertFalse(r.err().contains("\tat "), "no stack trace:\n" + r.err());
+        }
+    }
+
+    @Test
+    void down_deletes_the_cluster_and_succeeds_when_it_is_already_gone() throws IOException {
+        Files.writeString(state.resolve("clusters"), "hello-world\n");
+        var first = deploy(List.of("down"));
+        assertEquals(0, first.exit(), first.both());
+        assertTrue(calls().contains("kind delete cluster --name hello-world"), calls().toString());
+        var again = deploy(List.of("down"));
+        assertEquals(0, again.exit(), again.both());
+        assertTrue(again.err().contains("already gone"), again.err());
+        assertEquals(1, calls().stream().filter(c -> c.startsWith("kind delete")).count(), calls().toString());
+    }
+
+    @Test
+    void status_reports_each_deployment_and_the_answer_of_the_url() throws IOException {
+        Files.writeString(state.resolve("clusters"), "hello-world\n");
+        Files.writeString(state.resolve("host-port"), port + "\n");
+        var r = deploy(List.of("status"));
+        assertEquals(0, r.exit(), r.both());
+        assertTrue(r.out().contains("hello-world/joiner") && r.out().contains("1/1 ready"), r.out());
+        assertTrue(r.out().contains("http://localhost:" + port + "/ → Hello World"), r.out());
+
+        Files.writeString(state.resolve("not-ready"), "");
+        var unhealthy = deploy(List.of("status"));
+        assertEquals(1, unhealthy.exit(), unhealthy.both());
+        assertTrue(errorLines(unhealthy).getFirst().contains("hello-world/world is 0/1 ready"), unhealthy.both());
+    }
+
+    // ---- helpers
+
+    Support.Result up() {
+        return deploy(List.of("up", "--base-image", "scratch", "--port", Integer.toString(port),
+                "--node-image", "lab/node:v1", "--timeout", "2m"));
+    }
+
+    static Support.Result deploy(List<String> args) {
+        var command = new ArrayList<>(List.of("jbang", "deploy.java"));
+        command.addAll(args);
+        var env = new HashMap<String, String>();
+        env.put("PATH", bin + ":" + System.getenv("PATH"));
+        env.put("FAKE_STATE", state.toString());
+        return Support.run(command, env, Duration.ofMinutes(3));
+    }
+
+    static List<String> calls() throws IOException {
+        Path log = state.resolve("calls");
+        return Files.exists(log) ? Files.readAllLines(log) : List.of();
+    }
+
+    static List<String> errorLines(Support.Result r) {
+        return r.both().lines().filter(l -> l.startsWith("ERROR:")).toList();
+    }
+
+    /** Each expected call (a prefix) appears, after the one before it. */
+    static void assertInOrder(List<String> calls, String... expected) {
+        int at = 0;
+        for (String e : expected) {
+            int found = -1;
+            for (int i = at; i < calls.size(); i++) {
+                if (calls.get(i).startsWith(e)) {
+                    found = i;
+                    break;
+                }
+            }
+            assertTrue(found >= 0, "expected, after call " + at + ": " + e + "\nin:\n" + String.join("\n", calls));
+            at = found + 1;
+        }
+    }
+
+    static void fake(String name, String script) throws IOException {
+        Path p = bin.resolve(name);
+        Files.writeString(p, "#!/usr/bin/env bash\n" + COMMON + script);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    // The fakes. Each appends its argument list to $FAKE_STATE/calls, then answers.
+    static final String COMMON = """
+            set -u
+            s=$FAKE_STATE
+            echo "$(basename "$0") $*" >> "$s/calls"
+            arg() { local want=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
+            """;
+
+    static final String KIND = """
+            case "$1 ${2:-}" in
+              "version ") echo "kind v0.30.0 go1.24.6 linux/amd64" ;;
+              "get clusters") if [ -s "$s/clusters" ]; then cat "$s/clusters"; else echo "No kind clusters found." >&2; fi ;;
+              "get nodes") echo "$(arg --name "$@")-control-plane" ;;
+              "create cluster")
+                if [ -e "$s/fail-create" ]; then echo "ERROR: failed to create cluster: node boom" >&2; exit 1; fi
+                arg --name "$@" >> "$s/clusters"
+                cp "$(arg --config "$@")" "$s/kind-config.yaml"
+                grep -o 'hostPort: [0-9]*' "$s/kind-config.yaml" | cut -d' ' -f2 > "$s/host-port" ;;
+              "load image-archive")
+                tar -xOf "$3" manifest.json | grep -o '"RepoTags":\\["[^"]*' | sed 's/.*\\["/docker.io\\/library\\//' >> "$s/node-images" ;;
+              "delete cluster") grep -vx "$(arg --name "$@")" "$s/clusters" > "$s/clusters.new"; mv "$s/clusters.new" "$s/clusters" ;;
+              *) echo "fake kind: unexpected: $*" >&2; exit 64 ;;
+            esac
+            """;
+
+    static final String DOCKER = """
+            case "$1" in
+              version) echo "20.10.24" ;;
+              port) echo "127.0.0.1:$(cat "$s/host-port")" ;;
+              exec)
+                printf '{"images": ['
+                sep=
+                while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
+                printf ']}\\n' ;;
+              *) echo "fake docker: unexpected: $*" >&2; exit 64 ;;
+            esac
+            """;
+
+    static final String KUBECTL = """
+            deployment() { printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: %s\\n  namespace: %s\\nspec:\\n  selector:\\n    matchLabels:\\n      app.kubernetes.io/name: %s\\n---\\n' "$1" "$2" "$1"; }
+            case "$*" in
+              "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
+              "kustomize "*/manifests/ingress) deployment traefik traefik ;;
+              "kustomize "*) for d in hello world joiner; do deployment $d hello-world; done ;;
+              *" apply -k "*) echo "deployment.apps/x configured" ;;
+              *" rollout status "*)
+                name=$(echo "$*" | sed 's/.*deployment\\/\\([a-z]*\\).*/\\1/')
+                if [ -e "$s/fail-rollout-$name" ]; then echo "error: timed out waiting for the condition" >&2; exit 1; fi
+                echo "deployment \\"$name\\" successfully rolled out" ;;
+              *" get pods "*) echo "joiner-7d9f-abcde False" ;;
+              *" get events "*) echo "LAST SEEN   TYPE      REASON    OBJECT                 MESSAGE"
+                                echo "10s         Warning   BackOff   pod/joiner-7d9f-abcde  Back-off restarting failed container" ;;
+              *" logs "*) echo "joiner: cannot listen on 0.0.0.0:3002" ;;
+              *" get deployments "*)
+                w=1; [ -e "$s/not-ready" ] && w=
+                printf 'traefik/traefik 1 1\\nhello-world/hello 1 1\\nhello-world/world %s 1\\nhello-world/joiner 1 1\\nkube-system/coredns 2 2\\n' "$w" ;;
+              *) echo "fake kubectl: unexpected: $*" >&2; exit 64 ;;
+            esac
+            """;
+}
