@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.BindException;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -25,8 +26,11 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT,
@@ -113,9 +117,16 @@ class joiner {
     /** Both upstreams at once, so the answer takes as long as the slower one, not the sum. */
     static void join(HttpExchange exchange) throws IOException {
         String id = exchange.getResponseHeaders().getFirst("X-Request-Id");
-        var fromHello = fetch(hello, id);
-        var fromWorld = fetch(world, id);
-        Reply h = fromHello.join(), w = fromWorld.join(); // never exceptional: fetch turns errors into replies
+        var fromHello = call(hello, id);
+        var fromWorld = call(world, id);
+        try {
+            CompletableFuture.allOf(fromHello, fromWorld).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // each call is looked at below
+        } catch (InterruptedException e) {
+            throw new InterruptedIOException("interrupted while waiting for hello and world");
+        }
+        Reply h = reply(hello, fromHello), w = reply(world, fromWorld);
         if (h.failure == null && w.failure == null) {
             byte[] body = new byte[h.body.length + 1 + w.body.length];
             System.arraycopy(h.body, 0, body, 0, h.body.length);
@@ -152,24 +163,39 @@ class joiner {
     /** What an upstream answered: a body, or why not in one line. */
     record Reply(byte[] body, String failure, boolean timedOut) {}
 
-    static CompletableFuture<Reply> fetch(Upstream upstream, String id) {
-        var request = HttpRequest.newBuilder(upstream.url).timeout(timeout).header("X-Request-Id", id).build();
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).handle((response, error) -> {
-            if (error != null) return failed(upstream, error instanceof CompletionException c && c.getCause() != null ? c.getCause() : error);
-            if (response.statusCode() / 100 == 2) return new Reply(response.body(), null, false);
-            return new Reply(null, upstream.describe() + ": answered " + response.statusCode(), false);
-        });
+    // No timeout on the HttpRequest: the client would register a timer and wake its selector for every call (measured
+    // here: ~45 of ~130 µs of CPU per call). join() bounds both calls at once instead, and cancels a late one.
+    static CompletableFuture<HttpResponse<byte[]>> call(Upstream upstream, String id) {
+        var request = HttpRequest.newBuilder(upstream.url).header("X-Request-Id", id).build();
+        return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
     }
 
-    static Reply failed(Upstream upstream, Throwable error) {
-        String why = switch (error) {
-            case HttpTimeoutException e -> "timed out after " + timeout.toMillis() + " ms";
+    static Reply reply(Upstream upstream, CompletableFuture<HttpResponse<byte[]>> call) {
+        if (!call.isDone()) {
+            call.cancel(true); // aborts the exchange, so a stalled upstream does not keep a connection
+            return failed(upstream, "timed out after " + timeout.toMillis() + " ms", true);
+        }
+        if (call.isCompletedExceptionally()) {
+            Throwable error = call.exceptionNow() instanceof CompletionException e && e.getCause() != null ? e.getCause() : call.exceptionNow();
+            return failed(upstream, why(error), error instanceof HttpTimeoutException);
+        }
+        var response = call.resultNow();
+        if (response.statusCode() / 100 == 2) return new Reply(response.body(), null, false);
+        return failed(upstream, "answered " + response.statusCode(), false);
+    }
+
+    static Reply failed(Upstream upstream, String why, boolean timedOut) {
+        return new Reply(null, upstream.describe() + ": " + why, timedOut);
+    }
+
+    static String why(Throwable error) {
+        return switch (error) {
+            case HttpTimeoutException e -> "timed out after " + timeout.toMillis() + " ms"; // connecting, here
             case ConnectException e when e.getCause() instanceof UnresolvedAddressException -> "unknown host";
             case ConnectException e -> e.getMessage() == null ? "connection refused" : e.getMessage().toLowerCase();
             case IOException e -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             default -> error.toString();
         };
-        return new Reply(null, upstream.describe() + ": " + why, error instanceof HttpTimeoutException);
     }
 
     /** HELLO_SERVICE and friends: host:port (as in Kubernetes, hello:3000) or a whole http:// URL. */

@@ -41,7 +41,7 @@ class ServicesTest {
 
     // ---- hello and world
 
-    @ParameterizedTest(name = "{displayName}: {0}")
+    @ParameterizedTest(name = "{0} answers every endpoint, logs on request and exits 0 on SIGTERM", quoteTextArguments = false)
     @ValueSource(strings = {"hello", "world"})
     void answers_every_endpoint_logs_on_request_and_exits_0_on_sigterm(String name) throws Exception {
         String body = name.equals("hello") ? "Hello" : "World";
@@ -84,7 +84,7 @@ class ServicesTest {
 
     // ---- configuration mistakes
 
-    @ParameterizedTest(name = "{displayName}: {0} {1}={2}")
+    @ParameterizedTest(name = "{0} with {1}={2} exits 2 with one line naming both", quoteTextArguments = false)
     @CsvSource({
         "hello, PORT, abc",
         "world, PORT, 70000",
@@ -305,7 +305,7 @@ class ServicesTest {
 
     // ---- as a user runs them
 
-    @ParameterizedTest(name = "{displayName}: {0}")
+    @ParameterizedTest(name = "{0}.java is executable and starts with the JBang header", quoteTextArguments = false)
     @ValueSource(strings = {"hello", "world", "joiner"})
     void each_script_is_executable_and_starts_with_the_jbang_header(String name) throws IOException {
         var file = Support.ROOT.resolve(name + ".java");
