@@ -1,15 +1,13 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Benchmarks hello and joiner on loopback: throughput, latency, start-up, memory, image size.
 //JAVA 25+
-//SOURCES Container.java Load.java Images.java Report.java Json.java
+//SOURCES Svc.java Container.java Load.java Images.java Report.java Json.java
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.tools.ToolProvider;
 
@@ -144,6 +140,43 @@ class bench {
         var results = new Results(machine, flags(container, "hello"), container, gen.name(),
                 useWrk ? Machine.wrkVersion(wrk) : "jdk " + Runtime.version(), gen.threads(),
                 duration, warmup, connections, startupRuns);
+        measureLoad(classes, container, gen, results);
+        measureStartup(classes, container, results);
+        results.images = Images.measure(ROOT, buildImages, baseImage, scratch);
+        results.loadAfter = Machine.currentLoad();
+
+        Report.print(results);
+        String json = Json.write(results.toJson());
+        String stamp = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString().replace(":", "-");
+        Path file = Files.writeString(out.resolve(stamp + ".json"), json);
+        Files.writeString(out.resolve("latest.json"), json);
+        System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + " and latest.json beside it."
+                + " Compare two runs: jbang bench/bench.java --compare A.json B.json");
+    }
+
+    /** The pod's JVM flags for a service, then any --jvm-option. */
+    List<String> flags(Container container, String service) {
+        var f = new ArrayList<>(container.flags(service));
+        f.addAll(extraOptions);
+        return f;
+    }
+
+    /** The flags of a service under load: with a flight recording when asked. */
+    List<String> recorded(List<String> flags) {
+        if (!jfr) return flags;
+        var f = new ArrayList<>(flags);
+        f.add("-XX:StartFlightRecording:name=bench,settings=profile");
+        return f;
+    }
+
+    static Map<String, String> with(Map<String, String> a, Map<String, String> b) {
+        var m = new LinkedHashMap<>(a);
+        m.putAll(b);
+        return m;
+    }
+
+    /** The three services as in production, loaded one target and one concurrency level at a time. */
+    void measureLoad(Path classes, Container container, Load.Generator gen, Results results) throws Exception {
         try (var hello = Svc.start("hello", classes, recorded(flags(container, "hello")), container.env());
              var world = Svc.start("world", classes, recorded(flags(container, "world")), container.env());
              var joiner = Svc.start("joiner", classes, recorded(flags(container, "joiner")), with(container.env(),
@@ -192,6 +225,10 @@ class bench {
             }
         }
 
+    }
+
+    /** Start-up of hello: compiled, with the image's flags; and through JBang, as a user first meets it. */
+    void measureStartup(Path classes, Container container, Results results) throws Exception {
         step("Start-up: java -cp classes hello, process start to first 200 (" + startupRuns + " runs)");
         var javaCmd = new ArrayList<>(List.of(JAVA));
         javaCmd.addAll(flags(container, "hello"));
@@ -206,37 +243,6 @@ class bench {
             done(results.startup.get("jbang").get("median_ms") + " ms median");
         }
 
-        results.images = Images.measure(ROOT, buildImages, baseImage, scratch);
-        results.loadAfter = Machine.currentLoad();
-
-        Report.print(results);
-        String json = Json.write(results.toJson());
-        String stamp = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString().replace(":", "-");
-        Path file = Files.writeString(out.resolve(stamp + ".json"), json);
-        Files.writeString(out.resolve("latest.json"), json);
-        System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + " and latest.json beside it."
-                + " Compare two runs: jbang bench/bench.java --compare A.json B.json");
-    }
-
-    /** The pod's JVM flags for a service, then any --jvm-option. */
-    List<String> flags(Container container, String service) {
-        var f = new ArrayList<>(container.flags(service));
-        f.addAll(extraOptions);
-        return f;
-    }
-
-    /** The flags of a service under load: with a flight recording when asked. */
-    List<String> recorded(List<String> flags) {
-        if (!jfr) return flags;
-        var f = new ArrayList<>(flags);
-        f.add("-XX:StartFlightRecording:name=bench,settings=profile");
-        return f;
-    }
-
-    static Map<String, String> with(Map<String, String> a, Map<String, String> b) {
-        var m = new LinkedHashMap<>(a);
-        m.putAll(b);
-        return m;
     }
 
     void printSettings(Machine m, Container container, Load.Generator gen) {
@@ -422,84 +428,5 @@ class bench {
     /** Something the benchmark cannot go on without: one line, exit 1. */
     static final class Failure extends RuntimeException {
         Failure(String message) { super(message); }
-    }
-}
-
-/** A service under test: its own JVM on the compiled classes, bound to a free loopback port. */
-final class Svc implements AutoCloseable {
-    private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
-    final String name;
-    final Process process;
-    final URI url;
-
-    private Svc(String name, Process process, URI url) {
-        this.name = name;
-        this.process = process;
-        this.url = url;
-    }
-
-    static Svc start(String name, Path classes, List<String> flags, Map<String, String> env) throws Exception {
-        bench.step("Starting " + name);
-        var cmd = new ArrayList<>(List.of(bench.JAVA));
-        cmd.addAll(flags);
-        cmd.addAll(List.of("-cp", classes.toString(), name));
-        var pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        pb.environment().putAll(Map.of("HOST", "127.0.0.1", "PORT", String.valueOf(bench.freePort())));
-        Process p = pb.start();
-        bench.STARTED.add(p);
-        var url = new java.util.concurrent.CompletableFuture<URI>();
-        var tail = new java.util.concurrent.ConcurrentLinkedDeque<String>();
-        // Drains the service's output for as long as it runs, keeping the last lines for an error message.
-        Thread.ofVirtual().start(() -> {
-            try (var r = p.inputReader(StandardCharsets.UTF_8)) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    tail.add(line);
-                    if (tail.size() > 20) tail.poll();
-                    Matcher m = LISTENING.matcher(line);
-                    if (m.find()) url.complete(URI.create(m.group(1)));
-                }
-            } catch (IOException ignored) {
-                // the service ended
-            }
-            url.complete(null);
-        });
-        URI u = url.get(30, TimeUnit.SECONDS);
-        if (u == null) throw new bench.Failure(name + " exited before it was listening:\n  " + String.join("\n  ", tail));
-        var svc = new Svc(name, p, u);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!svc.ready()) {
-            if (System.nanoTime() > deadline) throw new bench.Failure(name + " did not answer 200 on /readyz within 10 s");
-            Thread.sleep(20);
-        }
-        bench.done(u.toString());
-        return svc;
-    }
-
-    boolean ready() {
-        return "HTTP/1.1 200".equals(bench.get(url.getPort(), "/readyz"));
-    }
-
-    String hostPort() {
-        return url.getHost() + ":" + url.getPort();
-    }
-
-    double rss() {
-        return status("VmRSS");
-    }
-
-    /** A memory line of /proc/PID/status in MiB (the kernel reports kB), or NaN where there is no /proc. */
-    double status(String field) {
-        try (Stream<String> lines = Files.lines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
-            return lines.filter(l -> l.startsWith(field + ":")).findFirst()
-                    .map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024.0).orElse(Double.NaN);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
-    }
-
-    @Override
-    public void close() {
-        bench.stop(process);
     }
 }
