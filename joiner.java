@@ -53,7 +53,7 @@ class joiner {
     static final Map<String, String> SERVER_LIMITS = Map.of(
             "sun.net.httpserver.maxReqTime", "10",           // seconds to send a whole request, else closed
             "sun.net.httpserver.maxReqHeaderSize", "16384",  // bytes of request headers (JDK default: 380 KiB)
-            "sun.net.httpserver.maxReqHeaders", "64",        // header lines (JDK default: 200)
+            "sun.net.httpserver.maxReqHeaders", "64",        // distinct header names (JDK default: 200)
             "jdk.httpserver.maxConnections", "1000",         // open connections, so memory stays bounded
             "sun.net.httpserver.maxIdleConnections", "1000", // keep-alive for all of them (JDK default: 200)
             "sun.net.httpserver.nodelay", "true");           // tiny responses must not wait for Nagle's algorithm
@@ -86,8 +86,9 @@ class joiner {
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 0);
         } catch (BindException e) {
+            boolean taken = String.valueOf(e.getMessage()).contains("in use");
             throw fail(CANNOT_LISTEN, "cannot listen on " + address(host, port) + ": " + e.getMessage()
-                    + " (another process has it? set PORT to a free port, or 0 for any)");
+                    + (taken ? " (another process has it? set PORT to a free port, or 0 for any)" : ""));
         }
         var context = server.createContext("/", joiner::handle);
         if (accessLog) context.getFilters().add(Filter.afterHandler("access log", joiner::log));

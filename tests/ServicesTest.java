@@ -90,6 +90,7 @@ class ServicesTest {
         "world, PORT, 70000",
         "hello, PORT, -1",
         "hello, SHUTDOWN_GRACE_SECONDS, soon",
+        "world, HOST, no-such-host.invalid",
         "joiner, PORT, 3.5",
         "joiner, HELLO_SERVICE, hello",
         "joiner, WORLD_SERVICE, ftp://world:3001/",
@@ -119,7 +120,8 @@ class ServicesTest {
             assertEquals(1, r.exit(), r.both());
             String err = r.err().strip();
             assertFalse(err.contains("\n"), "one line: " + err);
-            assertTrue(err.startsWith("ERROR: world: cannot listen on 127.0.0.1:" + port), err);
+            assertEquals("ERROR: world: cannot listen on 127.0.0.1:" + port + ": Address already in use"
+                    + " (another process has it? set PORT to a free port, or 0 for any)", err);
             assertEquals(200, Support.get(first.url).statusCode(), "the first one is unharmed");
         }
     }
