@@ -25,7 +25,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -181,7 +180,7 @@ class joiner {
             return failed(upstream, "timed out after " + timeout.toMillis() + " ms", true);
         }
         if (call.isCompletedExceptionally()) {
-            Throwable error = call.exceptionNow() instanceof CompletionException e && e.getCause() != null ? e.getCause() : call.exceptionNow();
+            Throwable error = call.exceptionNow(); // the cause, not its CompletionException wrapper
             return failed(upstream, why(error), error instanceof HttpTimeoutException);
         }
         var response = call.resultNow();
@@ -226,11 +225,7 @@ class joiner {
     /** The caller's X-Request-Id when it is a sane token, else a new one, so one request can be followed through three logs. */
     static String requestId(HttpExchange exchange) {
         String id = exchange.getRequestHeaders().getFirst("X-Request-Id");
-        if (id != null && !id.isEmpty() && id.length() <= 128) {
-            int i = 0;
-            while (i < id.length() && id.charAt(i) > ' ' && id.charAt(i) < 127) i++;
-            if (i == id.length()) return id;
-        }
+        if (id != null && !id.isEmpty() && id.length() <= 128 && id.chars().allMatch(c -> c > ' ' && c < 127)) return id;
         return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
     }
 
