@@ -72,7 +72,7 @@ final class Images {
         }
         var list = new ArrayList<Map<String, Object>>();
         for (Path tar : tars) {
-            bench.step("Measuring " + root.relativize(tar));
+            bench.step("Measuring " + (tar.startsWith(root) ? root.relativize(tar) : tar.getFileName()));
             try {
                 Image image = read(tar);
                 var m = new LinkedHashMap<String, Object>();
@@ -92,13 +92,56 @@ final class Images {
         return result;
     }
 
+    /**
+     * What a runtime of only the modules the services use would weigh: jdeps finds them, jlink links them
+     * (no compression of its own, so that the layer's gzip does it once). Gzipped as a layer would be.
+     */
+    static Map<String, Object> jlinkRuntime(Path classes, Path scratch) {
+        var result = new LinkedHashMap<String, Object>();
+        var jdeps = java.util.spi.ToolProvider.findFirst("jdeps");
+        var jlink = java.util.spi.ToolProvider.findFirst("jlink");
+        if (jdeps.isEmpty() || jlink.isEmpty()) return note(result, "not measured: this JDK has no jdeps or jlink");
+        bench.step("Linking a runtime of only the modules the services use (jdeps, jlink)");
+        var out = new java.io.StringWriter();
+        var print = new java.io.PrintWriter(out);
+        if (jdeps.get().run(print, print, "--print-module-deps", "--ignore-missing-deps", classes.toString()) != 0) {
+            bench.done("✗");
+            return note(result, "not measured: jdeps failed: " + out.toString().strip());
+        }
+        String modules = out.toString().strip();
+        Path runtime = scratch.resolve("runtime");
+        out.getBuffer().setLength(0);
+        if (jlink.get().run(print, print, "--add-modules", modules, "--strip-debug", "--no-man-pages",
+                "--no-header-files", "--output", runtime.toString()) != 0) {
+            bench.done("✗");
+            return note(result, "not measured: jlink failed: " + out.toString().strip());
+        }
+        long disk = 0;
+        var counter = new Counter();
+        try (var files = Files.walk(runtime); var gz = new GZIPOutputStream(counter, 1 << 16)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                disk += Files.size(f);
+                Files.copy(f, gz);
+            }
+        } catch (IOException e) {
+            bench.done("✗");
+            return note(result, "not measured: " + e.getMessage());
+        }
+        result.put("modules", modules);
+        result.put("compressed_mib", mib(counter.count));
+        result.put("uncompressed_mib", mib(disk));
+        bench.done(String.format("%s: %.1f MiB, %.1f MiB gzipped", modules, mib(disk), mib(counter.count)));
+        return result;
+    }
+
     private static Map<String, Object> note(Map<String, Object> result, String note) {
         result.put("note", note);
         return result;
     }
 
+    /** MiB to three decimals, so that a layer of a few KiB of classes does not read as 0. */
     private static double mib(long bytes) {
-        return Math.round(bytes / 1048576.0 * 10) / 10.0;
+        return Math.round(bytes / 1048576.0 * 1000) / 1000.0;
     }
 
     static Image read(Path tar) throws IOException {

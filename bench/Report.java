@@ -179,13 +179,22 @@ final class Report {
 
         System.out.println("\nImages");
         if (r.images.get("images") instanceof List<?> list) {
-            System.out.printf("  %-12s %7s %16s %14s%n", "image", "layers", "compressed MiB", "unpacked MiB");
+            System.out.printf("  %-12s %7s %16s %14s %18s%n", "image", "layers", "compressed MiB", "unpacked MiB", "top layer (app)");
             for (Object o : list) {
                 var i = (Map<?, ?>) o;
-                System.out.printf("  %-12s %7s %16.1f %14.1f%n", i.get("name"), i.get("layers"), i.get("compressed_mib"), i.get("uncompressed_mib"));
+                var layers = (List<?>) i.get("layers_compressed_uncompressed_mib");
+                var top = layers.isEmpty() ? List.of(Double.NaN, Double.NaN) : (List<?>) layers.getLast();
+                System.out.printf("  %-12s %7s %16.1f %14.1f %11.0f KiB%n", i.get("name"), i.get("layers"), i.get("compressed_mib"),
+                        i.get("uncompressed_mib"), ((Number) top.get(1)).doubleValue() * 1024);
             }
+            System.out.println("  base image: " + r.images.get("base_image"));
         }
         if (r.images.get("note") != null) System.out.println("  " + r.images.get("note"));
+        if (r.images.get("jlink_runtime") instanceof Map<?, ?> j) {
+            System.out.println(j.get("note") != null ? "  jlink runtime: " + j.get("note")
+                    : String.format("  A Java runtime linked from only %s (jlink): %.1f MiB compressed, %.1f MiB unpacked",
+                            j.get("modules"), j.get("compressed_mib"), j.get("uncompressed_mib")));
+        }
 
         System.out.println("\nTargets (issue 6)");
         for (var t : r.targets()) {

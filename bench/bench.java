@@ -143,6 +143,7 @@ class bench {
         measureLoad(classes, container, gen, results);
         measureStartup(classes, container, results);
         results.images = Images.measure(ROOT, buildImages, baseImage, scratch);
+        if (buildImages) results.images.put("jlink_runtime", Images.jlinkRuntime(classes, scratch));
         results.loadAfter = Machine.currentLoad();
 
         Report.print(results);
