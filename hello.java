@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Executors;
 
 /** Answers "Hello". Configured by the environment: HOST, PORT, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG. */
@@ -112,7 +113,7 @@ class hello {
     static void log(HttpExchange exchange) {
         System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
-                + " id=" + exchange.getResponseHeaders().getFirst("X-Request-Id"));
+                + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
     }
 
     /** HOST unset: loopback only. Empty, 0.0.0.0 or :: (what containers need): every interface. */
