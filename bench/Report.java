@@ -9,8 +9,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** The machine the numbers come from; load1 is the 1-minute load average, the noise warning. */
-record Machine(int cores, String cpu, String jdk, double load1) {
+/**
+ * The machine the numbers come from. load1 is the 1-minute load average; busy is the share of the CPU
+ * that other work used in the second before the run (the load average lags by a minute).
+ */
+record Machine(int cores, String cpu, String jdk, double load1, double busy) {
+    /** Numbers measured with other work on the CPU are noise; a warning says so. */
+    boolean noisy() {
+        return load1 > 0.5 || busy > 10;
+    }
+
     static Machine now() {
         String cpu = "unknown CPU";
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
@@ -20,7 +28,31 @@ record Machine(int cores, String cpu, String jdk, double load1) {
             // not Linux: the CPU stays unnamed
         }
         String jdk = System.getProperty("java.vm.vendor") + " " + Runtime.version() + " (" + System.getProperty("java.home") + ")";
-        return new Machine(Runtime.getRuntime().availableProcessors(), cpu, jdk, currentLoad());
+        return new Machine(Runtime.getRuntime().availableProcessors(), cpu, jdk, currentLoad(), busyPercent());
+    }
+
+    /** Percent of all CPUs not idle over one second, from the first line of /proc/stat. */
+    static double busyPercent() {
+        try {
+            long[] a = cpuTicks();
+            Thread.sleep(1000);
+            long[] b = cpuTicks();
+            double total = b[0] - a[0], idle = b[1] - a[1];
+            return total <= 0 ? Double.NaN : 100 * (total - idle) / total;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
+    }
+
+    /** {all ticks, idle + iowait ticks} */
+    private static long[] cpuTicks() throws IOException {
+        String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+        long total = 0;
+        for (int i = 1; i < f.length && i <= 8; i++) total += Long.parseLong(f[i]);
+        return new long[] {total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
     }
 
     static double currentLoad() {
@@ -118,7 +150,8 @@ final class Results {
         var m = new LinkedHashMap<String, Object>();
         m.put("timestamp", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         m.put("machine", new LinkedHashMap<>(Map.of("cores", machine.cores(), "cpu", machine.cpu(), "jdk", machine.jdk(),
-                "load1_at_start", machine.load1(), "load1_at_end", loadAfter)));
+                "load1_at_start", machine.load1(), "cpu_busy_percent_at_start", Results.round(machine.busy(), 1),
+                "load1_at_end", loadAfter)));
         m.put("settings", settings);
         m.put("load", load.stream().map(r -> {
             var x = new LinkedHashMap<String, Object>();
@@ -200,8 +233,9 @@ final class Report {
         for (var t : r.targets()) {
             System.out.printf("  %s %-38s %-16s %s%n", (Boolean) t.get("met") ? "✓" : "✗", t.get("what"), t.get("target"), t.get("measured"));
         }
-        if (r.machine.load1() > 0.5 || r.loadAfter > 0.5 + r.machine.cores()) {
-            System.out.printf("%nWARNING: load average %.2f at start: other work shared the CPU; treat these numbers as noise.%n", r.machine.load1());
+        if (r.machine.noisy()) {
+            System.out.printf("%nWARNING: load average %.2f, CPU %.0f%% busy at start: other work shared the CPU; treat these numbers as noise.%n",
+                    r.machine.load1(), r.machine.busy());
         }
     }
 }
@@ -213,8 +247,9 @@ final class Compare {
     @SuppressWarnings("unchecked")
     static void print(Path a, Path b) throws IOException {
         Map<String, Object> x = read(a), y = read(b);
-        System.out.printf("A: %s  %s, load %s%nB: %s  %s, load %s%n%n", a, get(x, "timestamp"), get(x, "machine", "load1_at_start"),
-                b, get(y, "timestamp"), get(y, "machine", "load1_at_start"));
+        System.out.printf("A: %s  %s, load %s, CPU busy %s%%%nB: %s  %s, load %s, CPU busy %s%%%n%n",
+                a, get(x, "timestamp"), get(x, "machine", "load1_at_start"), get(x, "machine", "cpu_busy_percent_at_start"),
+                b, get(y, "timestamp"), get(y, "machine", "load1_at_start"), get(y, "machine", "cpu_busy_percent_at_start"));
         for (String k : List.of("tool_version", "duration_s", "jvm_flags")) {
             if (!String.valueOf(get(x, "settings", k)).equals(String.valueOf(get(y, "settings", k)))) {
                 System.out.printf("settings differ: %s: %s vs %s%n", k, get(x, "settings", k), get(y, "settings", k));

@@ -247,15 +247,15 @@ class bench {
     }
 
     void printSettings(Machine m, Container container, Load.Generator gen) {
-        System.out.printf("Machine:   %d cores, %s, load average %.2f%n", m.cores(), m.cpu(), m.load1());
+        System.out.printf("Machine:   %d cores, %s, load average %.2f, CPU %.0f%% busy before the run%n", m.cores(), m.cpu(), m.load1(), m.busy());
         System.out.printf("JDK:       %s%n", m.jdk());
         System.out.printf("JVM:       %s%n", container.describe());
         System.out.printf("Load:      %s, %s, connections %s, %d s per level after %d s warm-up, loopback only%n",
                 gen.name().equals("wrk") ? "wrk" : load.equals("jdk") ? "JDK load generator (--load jdk)" : "JDK load generator (wrk not on PATH)",
                 gen.threads(), connections, duration, warmup);
-        if (m.load1() > 0.5) {
-            System.out.printf("WARNING:   load average %.2f before starting: something else is using the CPU, "
-                    + "so these numbers are noise. Rerun on a quiet machine for the record.%n", m.load1());
+        if (m.noisy()) {
+            System.out.printf("WARNING:   other work is using the CPU (load average above 0.5 or more than 10%% busy), "
+                    + "so these numbers are noise. Rerun on a quiet machine for the record.%n");
         }
         System.out.println();
     }
