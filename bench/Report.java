@@ -194,7 +194,8 @@ final class Report {
 
     static void print(Results r) {
         System.out.println();
-        System.out.printf("Throughput and latency (%s, %s s per level, loopback)%n", r.settings.get("tool_version"), r.settings.get("duration_s"));
+        System.out.printf("Throughput and latency (%s, %s s per level, loopback; services at commit %s)%n",
+                r.settings.get("tool_version"), r.settings.get("duration_s"), r.settings.get("services_commit"));
         System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s %12s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req");
         for (var l : r.load) {
             System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d %12.1f%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors(), l.cpuPerRequest());

@@ -140,6 +140,7 @@ class bench {
         var results = new Results(machine, flags(container, "hello"), container, gen.name(),
                 useWrk ? Machine.wrkVersion(wrk) : "jdk " + Runtime.version(), gen.threads(),
                 duration, warmup, connections, startupRuns);
+        results.settings.put("services_commit", servicesCommit());
         measureLoad(classes, container, gen, results);
         measureStartup(classes, container, results);
         results.images = Images.measure(ROOT, buildImages, baseImage, scratch);
@@ -370,6 +371,17 @@ class bench {
 
     static void done(String note) {
         System.out.println(note);
+    }
+
+    /** The commit the services come from, "-dirty" when they differ from it; null outside a git checkout. */
+    static String servicesCommit() {
+        try {
+            String commit = check(List.of("git", "rev-parse", "--short", "HEAD"), 10).strip();
+            String changed = check(List.of("git", "status", "--porcelain", "--", "hello.java", "world.java", "joiner.java"), 10).strip();
+            return commit + (changed.isEmpty() ? "" : "-dirty");
+        } catch (Exception e) {
+            return null;
+        }
     }
 
     /** Runs a short command to completion, bounded; fails with its output when it fails. */
