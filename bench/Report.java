@@ -149,9 +149,14 @@ final class Results {
     Map<String, Object> toJson() {
         var m = new LinkedHashMap<String, Object>();
         m.put("timestamp", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
-        m.put("machine", new LinkedHashMap<>(Map.of("cores", machine.cores(), "cpu", machine.cpu(), "jdk", machine.jdk(),
-                "load1_at_start", machine.load1(), "cpu_busy_percent_at_start", Results.round(machine.busy(), 1),
-                "load1_at_end", loadAfter)));
+        var mach = new LinkedHashMap<String, Object>();
+        mach.put("cores", machine.cores());
+        mach.put("cpu", machine.cpu());
+        mach.put("jdk", machine.jdk());
+        mach.put("load1_at_start", machine.load1());
+        mach.put("cpu_busy_percent_at_start", round(machine.busy(), 1));
+        mach.put("load1_at_end", loadAfter);
+        m.put("machine", mach);
         m.put("settings", settings);
         m.put("load", load.stream().map(r -> {
             var x = new LinkedHashMap<String, Object>();
@@ -213,13 +218,13 @@ final class Report {
 
         System.out.println("\nImages");
         if (r.images.get("images") instanceof List<?> list) {
-            System.out.printf("  %-12s %7s %16s %14s %18s%n", "image", "layers", "compressed MiB", "unpacked MiB", "top layer (app)");
+            System.out.printf("  %-12s %7s %16s %14s %18s  %s%n", "image", "layers", "compressed MiB", "unpacked MiB", "top layer (app)", "built");
             for (Object o : list) {
                 var i = (Map<?, ?>) o;
                 var layers = (List<?>) i.get("layers_compressed_uncompressed_mib");
                 var top = layers.isEmpty() ? List.of(Double.NaN, Double.NaN) : (List<?>) layers.getLast();
-                System.out.printf("  %-12s %7s %16.1f %14.1f %11.0f KiB%n", i.get("name"), i.get("layers"), i.get("compressed_mib"),
-                        i.get("uncompressed_mib"), ((Number) top.get(1)).doubleValue() * 1024);
+                System.out.printf("  %-12s %7s %16.1f %14.1f %14.0f KiB  %s%n", i.get("name"), i.get("layers"), i.get("compressed_mib"),
+                        i.get("uncompressed_mib"), ((Number) top.get(1)).doubleValue() * 1024, i.get("built"));
             }
             System.out.println("  base image: " + r.images.get("base_image"));
         }
