@@ -23,22 +23,28 @@ import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
 import com.google.cloud.tools.jib.api.buildplan.Platform;
 import com.google.cloud.tools.jib.api.buildplan.Port;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,12 +52,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -166,13 +174,12 @@ class deploy implements Callable<Integer> {
                 kind.rollout(Workload.in(Kubectl.kustomize(ingress)), timeout);
                 return note(null);
             });
-            Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
-            String rendered = Kubectl.kustomize(kustomization);
-            step("Applying the " + profile.name() + " profile (" + root.relativize(kustomization) + ")", () -> {
-                kind.kubectl(Duration.ofMinutes(2), "apply", "-k", kustomization.toString()).orFail("kubectl apply -k " + root.relativize(kustomization));
-                return note(null);
+            List<Workload> workloads = step("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")", () -> {
+                Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
+                List<Workload> rendered = Workload.in(Kubectl.kustomize(kustomization));
+                kind.kubectl(Duration.ofMinutes(2), "apply", "-k", kustomization.toString()).orFail("kubectl apply -k build/kustomize/" + profile.name());
+                return new Done<>(rendered, null);
             });
-            List<Workload> workloads = Workload.in(rendered);
             step("Waiting ≤ " + format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> note(kind.rollout(workloads, timeout)));
             URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
@@ -438,7 +445,7 @@ class deploy implements Callable<Integer> {
 
     // ---- tools on this machine
 
-    record Tools(String engine, String summary) {
+    record Tools(String engine) {
         /** Checks what the command needs, changing nothing: every missing piece is one ERROR line with its fix. */
         static Done<Tools> check(Path root, boolean engine, boolean kind, boolean kubectl, String profile) {
             var problems = new ArrayList<String>();
@@ -451,8 +458,10 @@ class deploy implements Callable<Integer> {
             if (engine) {
                 for (String candidate : List.of("docker", "podman")) {
                     if (Proc.which(candidate) == null) continue;
-                    var v = Proc.run(Duration.ofSeconds(30), List.of(candidate, "version", "--format",
-                            candidate.equals("docker") ? "{{.Server.Version}}" : "{{.Server.Version}}"));
+                    // Both answer only when their engine does (Docker's daemon, Podman's service or machine).
+                    var v = Proc.run(Duration.ofSeconds(30), candidate.equals("docker")
+                            ? List.of("docker", "version", "--format", "{{.Server.Version}}")
+                            : List.of("podman", "info", "--format", "{{.Version.Version}}"));
                     if (v.exit() == 0 && !v.out().isBlank()) {
                         engineName = candidate;
                         found.add(candidate + " " + v.out().strip());
@@ -480,7 +489,7 @@ class deploy implements Callable<Integer> {
                 }
             }
             if (!problems.isEmpty()) throw new Failure(String.join("\nERROR: ", problems));
-            return new Done<>(new Tools(engineName, String.join(", ", found)), String.join(", ", found));
+            return new Done<>(new Tools(engineName), String.join(", ", found));
         }
 
         static void version(List<String> problems, List<String> found, String tool, List<String> command, String pattern, String missing) {
@@ -531,7 +540,7 @@ class deploy implements Callable<Integer> {
         static String tag(Path root, String name, String base) {
             try {
                 var sha = MessageDigest.getInstance("SHA-256");
-                for (String part : List.of(IMAGE_RECIPE, name, base, Runtime.version().toString(), platform().toString(),
+                for (String part : List.of(IMAGE_RECIPE, name, base, Runtime.version().toString(), platform().getArchitecture() + "/" + platform().getOs(),
                         String.join(" ", entrypoint(name)), environment(name).toString(), USER)) {
                     sha.update((part + "\n").getBytes(UTF_8));
                 }
@@ -551,6 +560,7 @@ class deploy implements Callable<Integer> {
 
         /** The three at once: each compiles in-process (the runtime image has no javac) and builds with Jib. */
         static Done<List<Image>> buildAll(Path root, Path out, String base) throws Exception {
+            requireRegistry(base);
             Files.createDirectories(out);
             var builds = new ArrayList<Future<Image>>();
             try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -569,8 +579,15 @@ class deploy implements Callable<Integer> {
         }
 
         static Image build(Path root, Path out, String name, String base) throws Exception {
-            Path classes = root.resolve("build/classes/" + name);
-            compile(root.resolve(name + ".java"), classes);
+            Path classes = compile(root, name);
+            try {
+                return build(root, out, name, base, classes);
+            } finally {
+                delete(classes);
+            }
+        }
+
+        static Image build(Path root, Path out, String name, String base, Path classes) throws Exception {
             int port = SERVICES.get(name);
             String tag = tag(root, name, base);
             Path tar = out.resolve(name + ".tar");
@@ -599,9 +616,30 @@ class deploy implements Callable<Integer> {
                 Throwable cause = e;
                 while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
                 String hint = base.contains("://") ? "" : " (no registry reachable? build on a local image: --base-image docker://NAME or tar://PATH)";
-                throw new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, String.join("\n", log));
+                throw new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, tidy(log));
             }
             return new Image(name, port, tag, tar);
+        }
+
+        /** Offline, Jib would retry its pull for a minute and more; a name that does not resolve fails at once. */
+        static void requireRegistry(String base) throws InvalidImageReferenceException {
+            if (base.contains("://") || System.getProperty("https.proxyHost") != null) return;
+            String registry = ImageReference.parse(base).getRegistry();
+            try {
+                InetAddress.getByName(registry);
+            } catch (UnknownHostException e) {
+                throw new Failure("cannot resolve " + registry + " to pull " + base + " (offline?): build on an image this machine has,"
+                        + " with --base-image docker://NAME (Docker's) or tar://PATH (a docker save archive)");
+            }
+        }
+
+        /** Jib's log lines as a person wants them: no colour codes, a retried request once with its count. */
+        static String tidy(List<String> log) {
+            var counts = new LinkedHashMap<String, Integer>();
+            for (String line : log) counts.merge(line.replaceAll("\u001B\\[[;\\d]*m", ""), 1, Integer::sum);
+            var text = new StringBuilder();
+            counts.forEach((line, n) -> text.append(line).append(n > 1 ? " (×" + n + ")" : "").append('\n'));
+            return text.toString();
         }
 
         static JibContainerBuilder from(String base) throws InvalidImageReferenceException {
@@ -615,18 +653,29 @@ class deploy implements Callable<Integer> {
             return Jib.from(RegistryImage.named(base)).setPlatforms(Set.of(platform()));
         }
 
-        static void compile(Path source, Path classes) throws IOException {
-            if (Files.exists(classes)) {
-                try (Stream<Path> old = Files.walk(classes)) {
-                    for (Path p : old.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-                }
-            }
-            Files.createDirectories(classes);
+        /**
+         * Compiles one service into a folder of its own under build/ (a fresh one each time, so that builds
+         * running side by side, or `local` running from its classes, never see each other's files).
+         */
+        static Path compile(Path root, String name) throws IOException {
+            Path classes = Files.createTempDirectory(Files.createDirectories(root.resolve("build/classes")), name + "-");
             var javac = ToolProvider.getSystemJavaCompiler();
             var output = new ByteArrayOutputStream();
             int rc = javac.run(null, output, output, "--release", "25", "-proc:none", "-implicit:none",
-                    "--class-path", classes.toString(), "-d", classes.toString(), source.toString());
-            if (rc != 0) throw new Failure("javac failed on " + source.getFileName(), output.toString(UTF_8));
+                    "--class-path", classes.toString(), "-d", classes.toString(), root.resolve(name + ".java").toString());
+            if (rc != 0) {
+                delete(classes);
+                throw new Failure("javac failed on " + name + ".java", output.toString(UTF_8));
+            }
+            return classes;
+        }
+
+        static void delete(Path dir) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+            } catch (IOException e) {
+                // a leftover under build/ is harmless
+            }
         }
     }
 
@@ -676,7 +725,10 @@ class deploy implements Callable<Integer> {
                     """.formatted(profile, dir.relativize(root.resolve("manifests/overlays/" + profile))));
             // Quoted: an all-digit hash would otherwise be read as a number.
             tags.forEach((name, tag) -> text.append("  - name: ").append(name).append("\n    newTag: \"").append(tag).append("\"\n"));
-            Files.writeString(dir.resolve("kustomization.yaml"), text);
+            // Written whole, then moved in place: a kubectl reading it never sees half a file.
+            Path temp = Files.createTempFile(dir, "kustomization", ".tmp");
+            Files.writeString(temp, text);
+            Files.move(temp, dir.resolve("kustomization.yaml"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return dir;
         }
     }
@@ -785,23 +837,19 @@ class deploy implements Callable<Integer> {
             return "created before; host port " + port;
         }
 
-        /** Loads only what some node lacks, asking each node's containerd (crictl) for the exact tag. */
-        @SuppressWarnings("unchecked")
+        /**
+         * Loads only what some node lacks, asking each node's containerd (crictl) for the exact tag; the
+         * kubelet's own list in the node status would do too, but it stops at 50 images.
+         */
         String load(List<Image> images) {
             var present = new ArrayList<String>();
             var loaded = new ArrayList<String>();
             var nodes = nodes();
+            var onNodes = nodes.stream().map(this::imagesOn).toList();
             for (Image image : images) {
-                boolean everywhere = true;
-                for (String node : nodes) {
-                    var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "crictl", "images", "-o", "json"))
-                            .orFail("crictl images on " + node);
-                    var tags = new ArrayList<String>();
-                    var list = (List<Map<String, Object>>) ((Map<String, Object>) new Yaml().load(ran.out())).getOrDefault("images", List.of());
-                    for (var i : list) tags.addAll((List<String>) i.getOrDefault("repoTags", List.of()));
-                    everywhere &= tags.contains("docker.io/library/" + image.ref());
-                }
-                if (everywhere) {
+                // What `kind load` names hello:tag inside containerd.
+                String ref = "docker.io/library/" + image.ref();
+                if (onNodes.stream().allMatch(refs -> refs.contains(ref))) {
                     present.add(image.name());
                 } else {
                     run(Duration.ofMinutes(5), "load", "image-archive", image.tar().toString(), "--name", name)
@@ -811,6 +859,18 @@ class deploy implements Callable<Integer> {
             }
             if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
             return "loaded " + String.join(", ", loaded) + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
+        }
+
+        @SuppressWarnings("unchecked")
+        Set<String> imagesOn(String node) {
+            var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "crictl", "images", "-o", "json"))
+                    .orFail("crictl images on node " + node);
+            var refs = new HashSet<String>();
+            Map<String, Object> json = new Yaml().load(ran.out());
+            for (var image : (List<Map<String, Object>>) json.getOrDefault("images", List.of())) {
+                refs.addAll((List<String>) image.getOrDefault("repoTags", List.of()));
+            }
+            return refs;
         }
 
         /** Waits for every rollout under one deadline; on failure shows the unready pods' events and logs. */
@@ -884,64 +944,76 @@ class deploy implements Callable<Integer> {
 
     // ---- local: the three services as child JVMs
 
-    record LocalRun(Path root, int port) {
+    /** The three services as child JVMs of this one, on classes compiled here; SIGTERM or Ctrl+C stops them. */
+    static final class LocalRun {
         static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
+        static final Duration READY = Duration.ofSeconds(30);
 
-        int run() throws Exception {
-            step("Compiling hello, world, joiner", () -> {
-                try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                    var compiles = SERVICES.keySet().stream()
-                            .map(n -> pool.submit(() -> { Image.compile(root.resolve(n + ".java"), root.resolve("build/classes/" + n)); return n; }))
-                            .toList();
-                    for (var c : compiles) {
-                        try {
-                            c.get();
-                        } catch (ExecutionException e) {
-                            throw e.getCause() instanceof Failure f ? f : new Failure("compiling failed: " + e.getCause());
-                        }
-                    }
-                }
-                return note(null);
-            });
-            var children = new ArrayList<Child>();
-            var stopping = new java.util.concurrent.atomic.AtomicBoolean();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stopping.set(true);
-                stop(children);
-            }));
-            Duration bound = Duration.ofSeconds(30);
-            var urls = new LinkedHashMap<String, URI>();
-            step("Starting hello, world, joiner (waiting ≤ " + format(bound) + " until each is ready)", () -> {
-                // Only joiner's port is the product's; hello and world take free ports, so nothing else can clash with them.
-                for (String name : List.of("hello", "world")) {
-                    Child c = Child.start(root, name, Map.of("PORT", "0"));
-                    children.add(c);
-                    urls.put(name, c.url(bound));
-                }
-                Child joiner = Child.start(root, "joiner", Map.of("PORT", Integer.toString(port),
-                        "HELLO_SERVICE", urls.get("hello").getAuthority(), "WORLD_SERVICE", urls.get("world").getAuthority()));
-                children.add(joiner);
-                urls.put("joiner", joiner.url(bound));
-                long deadline = System.nanoTime() + bound.toNanos();
-                for (var e : urls.entrySet()) {
-                    while (!Http.ready(e.getValue())) {
-                        if (System.nanoTime() > deadline) throw new Failure(e.getKey() + " was not ready within " + format(bound));
-                        Thread.sleep(100);
-                    }
-                }
-                return note("hello on " + urls.get("hello").getAuthority() + ", world on " + urls.get("world").getAuthority());
-            });
-            System.out.println("http://localhost:" + urls.get("joiner").getPort() + "/");
-            System.err.println("Press Ctrl+C to stop all three.");
-            var ended = CompletableFuture.anyOf(children.stream().map(c -> c.process.onExit()).toArray(CompletableFuture[]::new));
-            Process first = (Process) ended.get();
-            if (stopping.get()) Thread.currentThread().join(); // the shutdown hook is stopping them; it ends the JVM
-            Child dead = children.stream().filter(c -> c.process == first).findFirst().orElseThrow();
-            throw new Failure(dead.name + " stopped by itself (exit " + first.exitValue() + "); the others were stopped", dead.lastLines());
+        final Path root;
+        final int port;
+        final Map<String, Path> classes = new ConcurrentHashMap<>();
+        final List<Child> children = new CopyOnWriteArrayList<>();
+        final AtomicBoolean stopping = new AtomicBoolean();
+
+        LocalRun(Path root, int port) {
+            this.root = root;
+            this.port = port;
         }
 
-        static void stop(List<Child> children) {
-            children.forEach(c -> c.process.destroy()); // SIGTERM: each finishes its requests in flight
+        int run() throws Exception {
+            // The JVM runs this on SIGTERM and Ctrl+C (SIGINT), and on its way out after an ERROR.
+            Runtime.getRuntime().addShutdownHook(new Thread(this::stop));
+            try {
+                step("Compiling hello, world, joiner", () -> {
+                    try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                        var compiles = SERVICES.keySet().stream().map(n -> pool.submit(() -> classes.put(n, Image.compile(root, n)))).toList();
+                        for (var c : compiles) {
+                            try {
+                                c.get();
+                            } catch (ExecutionException e) {
+                                throw e.getCause() instanceof Failure f ? f : new Failure("compiling failed: " + e.getCause());
+                            }
+                        }
+                    }
+                    return note(null);
+                });
+                var urls = new LinkedHashMap<String, URI>();
+                step("Starting hello, world, joiner (waiting ≤ " + format(READY) + " until each is ready)", () -> {
+                    // Only joiner's port is the product's; hello and world take free ports, so they clash with nothing.
+                    for (String name : List.of("hello", "world")) urls.put(name, start(name, Map.of("PORT", "0")));
+                    urls.put("joiner", start("joiner", Map.of("PORT", Integer.toString(port),
+                            "HELLO_SERVICE", urls.get("hello").getAuthority(), "WORLD_SERVICE", urls.get("world").getAuthority())));
+                    long deadline = System.nanoTime() + READY.toNanos();
+                    for (var e : urls.entrySet()) {
+                        while (!Http.ready(e.getValue())) {
+                            if (System.nanoTime() > deadline) throw new Failure(e.getKey() + " was not ready within " + format(READY));
+                            Thread.sleep(100);
+                        }
+                    }
+                    return note("hello on " + urls.get("hello").getAuthority() + ", world on " + urls.get("world").getAuthority());
+                });
+                System.out.println("http://localhost:" + urls.get("joiner").getPort() + "/");
+                System.err.println("Press Ctrl+C to stop all three.");
+                var first = (Process) CompletableFuture.anyOf(children.stream().map(c -> c.process.onExit()).toArray(CompletableFuture[]::new)).get();
+                if (stopping.get()) Thread.currentThread().join(); // the shutdown hook is stopping them, then the JVM ends
+                Child dead = children.stream().filter(c -> c.process == first).findFirst().orElseThrow();
+                throw new Failure(dead.name + " stopped by itself (exit " + first.exitValue() + ")", dead.lastLines());
+            } catch (Failure f) {
+                stop(); // before the ERROR line, so that it is the last one
+                throw f;
+            }
+        }
+
+        URI start(String name, Map<String, String> env) throws Exception {
+            Child child = Child.start(name, classes.get(name), env);
+            children.add(child);
+            return child.url(READY);
+        }
+
+        /** Once: SIGTERM to each child (each finishes its requests in flight), then their exit, bounded. */
+        void stop() {
+            if (!stopping.compareAndSet(false, true)) return;
+            children.forEach(c -> c.process.destroy());
             for (Child c : children) {
                 try {
                     if (!c.process.waitFor(20, TimeUnit.SECONDS)) c.process.destroyForcibly();
@@ -949,7 +1021,8 @@ class deploy implements Callable<Integer> {
                     c.process.destroyForcibly();
                 }
             }
-            System.err.println(" ✓ Stopped " + String.join(", ", children.stream().map(c -> c.name).toList()));
+            classes.values().forEach(Image::delete);
+            if (!children.isEmpty()) System.err.println(" ✓ Stopped " + String.join(", ", children.stream().map(c -> c.name).toList()));
         }
     }
 
@@ -964,9 +1037,9 @@ class deploy implements Callable<Integer> {
             this.process = process;
         }
 
-        static Child start(Path root, String name, Map<String, String> env) throws IOException {
+        static Child start(String name, Path classes, Map<String, String> env) throws IOException {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            var pb = new ProcessBuilder(java, "-cp", root.resolve("build/classes/" + name).toString(), name).redirectErrorStream(true);
+            var pb = new ProcessBuilder(java, "-cp", classes.toString(), name).redirectErrorStream(true);
             pb.environment().remove("HOST"); // loopback only: this is for the person at this machine
             pb.environment().putAll(env);
             var child = new Child(name, pb.start());
@@ -981,7 +1054,8 @@ class deploy implements Callable<Integer> {
                 } catch (IOException ignored) {
                     // the child is gone; its exit code tells
                 }
-                child.listening.completeExceptionally(new Failure(name + " exited before it listened", child.lastLines()));
+                child.listening.completeExceptionally(new Failure(name + " ended before it listened (a port taken? "
+                        + (name.equals("joiner") ? "choose another with --port" : "its output is above") + ")", child.lastLines()));
             });
             return child;
         }
@@ -1016,7 +1090,7 @@ class deploy implements Callable<Integer> {
         }
 
         static Path which(String tool) {
-            for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
                 Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
                 if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
             }
@@ -1053,7 +1127,7 @@ class deploy implements Callable<Integer> {
             }
         }
 
-        static String drain(java.io.InputStream in) {
+        static String drain(InputStream in) {
             try (in) {
                 return new String(in.readAllBytes(), UTF_8);
             } catch (IOException e) {
