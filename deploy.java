@@ -184,7 +184,7 @@ class deploy implements Callable<Integer> {
                     () -> note(kind.rollout(workloads, timeout)));
             URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
             Duration smoke = Duration.ofSeconds(60);
-            step("Asking " + url + " for Hello World (retrying ≤ " + format(smoke) + " while the route settles)",
+            step("Asking " + url + " for Hello World (retrying ≤ " + format(smoke) + ")",
                     () -> note(Http.expectHelloWorld(url, smoke)));
 
             String flags = cluster.name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + cluster.name;
@@ -831,6 +831,12 @@ class deploy implements Callable<Integer> {
         }
 
         String checkHostPort(int port) {
+            for (String node : nodes()) {
+                var running = Proc.run(Duration.ofSeconds(30), List.of(engine, "inspect", "-f", "{{.State.Running}}", node));
+                if (!running.out().strip().equals("true")) throw new Failure("cluster " + name + " is there but its node " + node
+                        + " is not running (after a restart?): start it with `" + engine + " start " + node + "`, or delete the cluster with"
+                        + " `jbang deploy.java down" + (name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + name) + "` and run up again");
+            }
             int mapped = hostPort();
             if (mapped != port) throw new Failure("cluster " + name + " was created with host port " + mapped + ", not " + port
                     + ": run with --port " + mapped + ", or `jbang deploy.java down` first to recreate it");

@@ -158,6 +158,15 @@ class DeployPlanTest {
     }
 
     @Test
+    void a_cluster_whose_node_is_stopped_is_named_with_the_way_out() throws IOException {
+        Files.writeString(state.resolve("clusters"), "hello-world\n");
+        Files.writeString(state.resolve("node-stopped"), "");
+        var r = up();
+        assertEquals(1, r.exit(), r.both());
+        assertTrue(errorLines(r).getFirst().contains("docker start hello-world-control-plane"), r.both());
+    }
+
+    @Test
     void without_a_container_engine_kind_or_kubectl_each_gets_one_error_with_its_fix() throws IOException {
         // A PATH with bash only (JBang's launcher is a bash script): no docker, podman, kind or kubectl.
         Path bare = Files.createTempDirectory("deploy-bare-path");
@@ -288,6 +297,7 @@ class DeployPlanTest {
             case "$1" in
               version) echo "20.10.24" ;;
               port) echo "127.0.0.1:$(cat "$s/host-port")" ;;
+              inspect) if [ -e "$s/node-stopped" ]; then echo false; else echo true; fi ;;
               exec)
                 printf '{"images": ['
                 sep=
