@@ -29,7 +29,6 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -907,7 +906,11 @@ class deploy implements Callable<Integer> {
                         .append("--- pod ").append(f[0]).append(": last log lines\n")
                         .append(kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "logs", f[0], "--all-containers", "--tail=20").both().strip()).append('\n');
             }
-            return text.isEmpty() ? "(no unready pods of " + w.name() + " found)" : text.toString();
+            if (!text.isEmpty()) return text.toString();
+            // No pod at all (refused by admission, say): the warnings say why.
+            return "--- no unready pods of " + w.name() + "; warnings in " + w.namespace() + ":\n"
+                    + kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "get", "events", "--field-selector", "type=Warning",
+                            "--sort-by=.lastTimestamp").both().strip();
         }
     }
 
@@ -1120,7 +1123,7 @@ class deploy implements Callable<Integer> {
                     p.descendants().forEach(ProcessHandle::destroy);
                     p.destroy();
                     if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
-                    throw new Failure("`" + String.join(" ", command) + "` did not finish within " + format(timeout), out.getNow("") + err.getNow(""));
+                    throw new Failure("`" + String.join(" ", command) + "` did not finish within " + format(timeout), out.join() + err.join());
                 }
                 var ran = new Ran(command, p.exitValue(), out.join(), err.join());
                 if (verbose && !ran.both().isEmpty()) System.err.println(indent(ran.both()));
@@ -1133,12 +1136,15 @@ class deploy implements Callable<Integer> {
             }
         }
 
+        /** All a stream gives; what came before an error too (Process.destroy closes this end of the pipe). */
         static String drain(InputStream in) {
+            var bytes = new ByteArrayOutputStream();
             try (in) {
-                return new String(in.readAllBytes(), UTF_8);
+                in.transferTo(bytes);
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                // keep what was read
             }
+            return bytes.toString(UTF_8);
         }
     }
 }

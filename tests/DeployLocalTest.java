@@ -21,8 +21,8 @@ class DeployLocalTest {
     void local_serves_Hello_World_and_stops_all_three_children_on_SIGTERM() throws Exception {
         assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
         // --port 0: a free port, so that this test never clashes with anything on 3002.
-        // Steps go to stderr, kept in a file: what a process writes just before it exits can be lost
-        // from a pipe that the JDK closes on exit ("Stream closed"); stdout only carries the URL.
+        // Steps go to stderr, kept in a file: Process.destroy() closes this end of the pipes, so what
+        // local writes while it stops would be lost from a pipe. stdout only carries the URL.
         Path steps = Files.createTempFile("deploy-local", ".err");
         Process p = new ProcessBuilder("jbang", "deploy.java", "local", "--port", "0")
                 .directory(Support.ROOT.toFile()).redirectError(steps.toFile()).start();
