@@ -88,7 +88,7 @@ class E2eTest {
     void up_from_no_cluster_serves_Hello_World_through_the_ingress() {
         assumeTrue(missing == null, missing);
         long t = System.nanoTime();
-        var r = deploy(Duration.ofMinutes(20), "up", "--node-image", NODE_IMAGE, "--base-image", "docker://" + BASE_IMAGE, "--timeout", "5m");
+        var r = deploy(Duration.ofMinutes(12), "up", "--node-image", NODE_IMAGE, "--base-image", "docker://" + BASE_IMAGE, "--timeout", "5m");
         System.out.printf("    e2e: cold up took %ds%n", seconds(t));
         assertEquals(0, r.exit(), "up failed:\n" + r.both());
         var answer = Support.get(URL);
