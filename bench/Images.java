@@ -81,6 +81,7 @@ final class Images {
                 m.put("layers", image.layers().size());
                 m.put("compressed_mib", mib(image.compressed()));
                 m.put("uncompressed_mib", mib(image.uncompressed()));
+                if (image.layers().size() < 2) m.put("warning", "no base image layers: not an image that can run Java");
                 m.put("layers_compressed_uncompressed_mib", image.layers().stream().map(l -> List.of(mib(l.compressed()), mib(l.uncompressed()))).toList());
                 list.add(m);
                 bench.done(String.format("%.1f MiB compressed", mib(image.compressed())));

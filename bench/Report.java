@@ -130,6 +130,7 @@ final class Results {
         if (images.get("images") instanceof List<?> list) {
             for (Object o : list) {
                 var i = (Map<?, ?>) o;
+                if (i.get("warning") != null) continue;
                 double mib = ((Number) i.get("compressed_mib")).doubleValue();
                 target(t, i.get("name") + " image, compressed", "≤ 100 MiB", String.format("%.1f MiB", mib), mib <= 100);
             }
@@ -171,6 +172,7 @@ final class Results {
             x.put("max_ms", round(r.max(), 3));
             x.put("errors", r.errors());
             x.put("server_cpu_us_per_request", round(r.cpuPerRequest(), 1));
+            x.put("other_cpu_percent", round(r.otherCpu(), 1));
             if (r.errors() > 0) x.put("error_detail", r.errorDetail());
             return x;
         }).toList());
@@ -201,11 +203,12 @@ final class Report {
         System.out.println();
         System.out.printf("Throughput and latency (%s, %s s per level, loopback; services at commit %s)%n",
                 r.settings.get("tool_version"), r.settings.get("duration_s"), r.settings.get("services_commit"));
-        System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s %12s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req");
+        System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s %12s %10s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req", "other CPU");
         for (var l : r.load) {
-            System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d %12.1f%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors(), l.cpuPerRequest());
+            System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d %12.1f %9.0f%%%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors(), l.cpuPerRequest(), l.otherCpu());
         }
         System.out.println("  CPU µs/req: CPU time of the services reached (joiner: all three) per request; other load on the machine hardly moves it.");
+        System.out.println("  other CPU: share of the machine's CPU used by neither the services nor the load generator meanwhile; above a few % the row is noise.");
         r.load.stream().filter(l -> l.errors() > 0)
                 .forEach(l -> System.out.printf("  errors of %s at %d: %s%n", l.target(), l.connections(), l.errorDetail()));
 
@@ -227,6 +230,9 @@ final class Report {
                         i.get("uncompressed_mib"), ((Number) top.get(1)).doubleValue() * 1024, i.get("built"));
             }
             System.out.println("  base image: " + r.images.get("base_image"));
+            for (Object o : list) {
+                if (((Map<?, ?>) o).get("warning") instanceof String w) System.out.println("  " + ((Map<?, ?>) o).get("name") + ": " + w);
+            }
         }
         if (r.images.get("note") != null) System.out.println("  " + r.images.get("note"));
         if (r.images.get("jlink_runtime") instanceof Map<?, ?> j) {
@@ -239,9 +245,10 @@ final class Report {
         for (var t : r.targets()) {
             System.out.printf("  %s %-38s %-16s %s%n", (Boolean) t.get("met") ? "✓" : "✗", t.get("what"), t.get("target"), t.get("measured"));
         }
-        if (r.machine.noisy()) {
-            System.out.printf("%nWARNING: load average %.2f, CPU %.0f%% busy at start: other work shared the CPU; treat these numbers as noise.%n",
-                    r.machine.load1(), r.machine.busy());
+        double other = r.load.stream().mapToDouble(Load.Result::otherCpu).filter(d -> !Double.isNaN(d)).max().orElse(0);
+        if (r.machine.noisy() || other > 5) {
+            System.out.printf("%nWARNING: other work shared the CPU (load average %.2f and %.0f%% busy at start, up to %.0f%% during the load):"
+                    + " treat these numbers as noise; CPU µs/req is the least affected.%n", r.machine.load1(), r.machine.busy(), other);
         }
     }
 }

@@ -203,9 +203,11 @@ class bench {
                     step(String.format("Load on %s: %d connection%s, %d s", target.name, c, c == 1 ? "" : "s", duration));
                     // The services this load reaches: joiner calls hello and world, so their CPU counts too.
                     var reached = target == joiner ? services : List.of(target);
+                    var before = CpuClock.now(services);
                     long cpu0 = cpuNanos(reached);
                     var r = gen.run(target.name, target.url, c, duration);
-                    r = r.withCpu(r.requests() == 0 ? Double.NaN : (cpuNanos(reached) - cpu0) / 1e3 / r.requests());
+                    r = r.withCpu(r.requests() == 0 ? Double.NaN : (cpuNanos(reached) - cpu0) / 1e3 / r.requests(),
+                            CpuClock.now(services).otherPercentSince(before));
                     results.load.add(r);
                     done(String.format("%,.0f req/s, p99 %.2f ms%s", r.rps(), r.p99(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                 }
@@ -273,6 +275,36 @@ class bench {
     /** CPU time (user + system) the services used so far, in ns; the kernel counts in ticks of 10 ms. */
     static long cpuNanos(List<Svc> services) {
         return services.stream().mapToLong(s -> s.process.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
+    }
+
+    /**
+     * Where the machine's CPU time went, in clock ticks (USER_HZ, 100 a second on Linux): all of it, the busy part,
+     * this JVM with its reaped children (wrk), and the services. The rest of "busy" is someone else's.
+     */
+    record CpuClock(long total, long busy, long self, long services) {
+        static CpuClock now(List<Svc> services) {
+            try {
+                String[] cpu = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+                long total = 0;
+                for (int i = 1; i <= 8 && i < cpu.length; i++) total += Long.parseLong(cpu[i]);
+                // Busy: user, nice, system and steal (a hypervisor's other guests). Interrupt time is left out:
+                // loopback traffic is handled there, and the kernel charges it to no process.
+                long busy = Long.parseLong(cpu[1]) + Long.parseLong(cpu[2]) + Long.parseLong(cpu[3]) + Long.parseLong(cpu[8]);
+                // /proc/self/stat: the command may hold spaces, so count fields after its closing parenthesis.
+                String stat = Files.readString(Path.of("/proc/self/stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long self = Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+                return new CpuClock(total, busy, self, cpuNanos(services) / 10_000_000);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        double otherPercentSince(CpuClock before) {
+            if (before == null || total == before.total) return Double.NaN;
+            long other = (busy - before.busy) - (self - before.self) - (services - before.services);
+            return Math.max(0, 100.0 * other / (total - before.total));
+        }
     }
 
     /** Samples VmRSS of every service while load runs; the highest seen is "under load". */
