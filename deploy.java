@@ -169,15 +169,16 @@ class deploy implements Callable<Integer> {
             step("Loading images into " + kind.name, () -> note(kind.load(images)));
             Path ingress = root.resolve("manifests/ingress");
             step("Installing the ingress controller (waiting ≤ " + format(timeout) + ")", () -> {
-                kind.kubectl(Duration.ofMinutes(2), "apply", "-k", ingress.toString()).orFail("kubectl apply -k manifests/ingress");
-                kind.rollout(Workload.in(Kubectl.kustomize(ingress)), timeout);
+                // -o yaml: the applied objects come back, so the workloads to wait for need no second kustomize.
+                var applied = kind.kubectl(Duration.ofMinutes(2), "apply", "-k", ingress.toString(), "-o", "yaml").orFail("kubectl apply -k manifests/ingress");
+                kind.rollout(Workload.in(applied.out()), timeout);
                 return note(null);
             });
             List<Workload> workloads = step("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")", () -> {
                 Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
-                List<Workload> rendered = Workload.in(Kubectl.kustomize(kustomization));
-                kind.kubectl(Duration.ofMinutes(2), "apply", "-k", kustomization.toString()).orFail("kubectl apply -k build/kustomize/" + profile.name());
-                return new Done<>(rendered, null);
+                var applied = kind.kubectl(Duration.ofMinutes(2), "apply", "-k", kustomization.toString(), "-o", "yaml")
+                        .orFail("kubectl apply -k build/kustomize/" + profile.name());
+                return new Done<>(Workload.in(applied.out()), null);
             });
             step("Waiting ≤ " + format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> note(kind.rollout(workloads, timeout)));
@@ -557,13 +558,22 @@ class deploy implements Callable<Integer> {
             return new Platform(arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "amd64", "linux");
         }
 
-        /** The three at once: each compiles in-process (the runtime image has no javac) and builds with Jib. */
+        /**
+         * The three at once: each compiles in-process (the runtime image has no javac) and builds with Jib.
+         * An archive already built from the same inputs (its DIR/name.ref holds the same tag) is kept as is.
+         */
         static Done<List<Image>> buildAll(Path root, Path out, String base) throws Exception {
-            requireRegistry(base);
             Files.createDirectories(out);
+            var wanted = new ArrayList<Image>();
+            for (String name : SERVICES.keySet()) wanted.add(new Image(name, SERVICES.get(name), tag(root, name, base), out.resolve(name + ".tar")));
+            var kept = new ArrayList<String>();
+            for (Image image : wanted) if (image.upToDate()) kept.add(image.name());
+            if (kept.size() < wanted.size()) requireRegistry(base);
             var builds = new ArrayList<Future<Image>>();
             try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (String name : SERVICES.keySet()) builds.add(pool.submit(() -> build(root, out, name, base)));
+                for (Image image : wanted) {
+                    builds.add(kept.contains(image.name()) ? CompletableFuture.completedFuture(image) : pool.submit(() -> build(root, image, base)));
+                }
             }
             var images = new ArrayList<Image>();
             for (var b : builds) {
@@ -574,25 +584,37 @@ class deploy implements Callable<Integer> {
                     throw new Failure("building images failed: " + e.getCause(), "");
                 }
             }
-            return new Done<>(images, String.join(", ", images.stream().map(Image::ref).toList()));
+            String refs = String.join(", ", images.stream().map(Image::ref).toList());
+            return new Done<>(images, kept.isEmpty() ? refs : refs + " (" + String.join(", ", kept) + " up to date)");
         }
 
-        static Image build(Path root, Path out, String name, String base) throws Exception {
-            Path classes = compile(root, name);
+        /** The archive is there, and was finished from these very inputs (the .ref file is written last). */
+        boolean upToDate() throws IOException {
+            Path ref = refFile();
+            return Files.isRegularFile(tar) && Files.isRegularFile(ref) && Files.readString(ref).strip().equals(ref());
+        }
+
+        Path refFile() {
+            return tar.resolveSibling(name + ".ref");
+        }
+
+        static Image build(Path root, Image image, String base) throws Exception {
+            Files.deleteIfExists(image.refFile()); // from now on the archive is not trusted until it is whole
+            Path classes = compile(root, image.name());
             try {
-                return build(root, out, name, base, classes);
+                build(root, image, base, classes);
             } finally {
                 delete(classes);
             }
+            Files.writeString(image.refFile(), image.ref() + "\n");
+            return image;
         }
 
-        static Image build(Path root, Path out, String name, String base, Path classes) throws Exception {
-            int port = SERVICES.get(name);
-            String tag = tag(root, name, base);
-            Path tar = out.resolve(name + ".tar");
+        static void build(Path root, Image image, String base, Path classes) throws Exception {
+            String name = image.name();
             var log = new CopyOnWriteArrayList<String>();
             Path cache = root.resolve("build/jib-cache");
-            var containerizer = Containerizer.to(TarImage.at(tar).named(name + ":" + tag))
+            var containerizer = Containerizer.to(TarImage.at(image.tar()).named(image.ref()))
                     .setBaseImageLayersCache(cache.resolve("base"))
                     .setApplicationLayersCache(cache.resolve("application"))
                     .setToolName("deploy.java")
@@ -605,7 +627,7 @@ class deploy implements Callable<Integer> {
                                 .addEntryRecursive(classes, AbsoluteUnixPath.get("/app")).build())
                         .setEntrypoint(entrypoint(name))
                         .setEnvironment(environment(name))
-                        .setExposedPorts(Port.tcp(port))
+                        .setExposedPorts(Port.tcp(image.port()))
                         .setUser(USER)
                         .containerize(containerizer);
             } catch (InterruptedException e) {
@@ -617,7 +639,6 @@ class deploy implements Callable<Integer> {
                 String hint = base.contains("://") ? "" : " (no registry reachable? build on a local image: --base-image docker://NAME or tar://PATH)";
                 throw new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, tidy(log));
             }
-            return new Image(name, port, tag, tar);
         }
 
         /** Offline, Jib would retry its pull for a minute and more; a name that does not resolve fails at once. */
@@ -738,15 +759,21 @@ class deploy implements Callable<Integer> {
         }
     }
 
-    /** A Deployment (or DaemonSet, StatefulSet) in rendered YAML: what to wait for, and how to find its pods. */
+    /** A Deployment (or DaemonSet, StatefulSet) in applied YAML: what to wait for, and how to find its pods. */
     record Workload(String kind, String namespace, String name, String selector) {
         static final Set<String> KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
 
         @SuppressWarnings("unchecked")
         static List<Workload> in(String yaml) {
-            var found = new ArrayList<Workload>();
+            var objects = new ArrayList<Object>();
             for (Object doc : new Yaml().loadAll(yaml)) {
-                if (!(doc instanceof Map<?, ?> m) || !KINDS.contains(m.get("kind"))) continue;
+                // kubectl apply -o yaml answers a List of what it applied.
+                if (doc instanceof Map<?, ?> m && "List".equals(m.get("kind"))) objects.addAll((List<Object>) m.get("items"));
+                else objects.add(doc);
+            }
+            var found = new ArrayList<Workload>();
+            for (Object object : objects) {
+                if (!(object instanceof Map<?, ?> m) || !KINDS.contains(m.get("kind"))) continue;
                 var meta = (Map<String, Object>) m.get("metadata");
                 var spec = (Map<String, Object>) m.get("spec");
                 var labels = (Map<String, Object>) ((Map<String, Object>) spec.get("selector")).get("matchLabels");
@@ -893,6 +920,10 @@ class deploy implements Callable<Integer> {
             return null;
         }
 
+        static String orNone(String text) {
+            return text.isBlank() ? "(none yet)" : text.strip();
+        }
+
         String diagnose(Workload w) {
             var text = new StringBuilder();
             String pods = kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "get", "pods", "-l", w.selector(), "-o",
@@ -904,7 +935,7 @@ class deploy implements Callable<Integer> {
                         .append(kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "get", "events",
                                 "--field-selector", "involvedObject.name=" + f[0], "--sort-by=.lastTimestamp").both().strip()).append('\n')
                         .append("--- pod ").append(f[0]).append(": last log lines\n")
-                        .append(kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "logs", f[0], "--all-containers", "--tail=20").both().strip()).append('\n');
+                        .append(orNone(kubectl(Duration.ofSeconds(30), "-n", w.namespace(), "logs", f[0], "--all-containers", "--tail=20").both())).append('\n');
             }
             if (!text.isEmpty()) return text.toString();
             // No pod at all (refused by admission, say): the warnings say why.
