@@ -183,7 +183,7 @@ class deploy implements Callable<Integer> {
             step("Waiting ≤ " + format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> note(kind.rollout(workloads, timeout)));
             URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
-            Duration smoke = Duration.ofSeconds(60);
+            Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
             step("Asking " + url + " for Hello World (retrying ≤ " + format(smoke) + ")",
                     () -> note(Http.expectHelloWorld(url, smoke)));
 
@@ -277,7 +277,8 @@ class deploy implements Callable<Integer> {
 
     @Command(name = "images", mixinStandardHelpOptions = true,
             description = {"Builds the three images as docker-format archives DIR/<name>.tar.",
-                    "%nFor docker load or kind load image-archive. Prints one line per image: name, reference, archive."})
+                    "%nFor docker load or kind load image-archive. Prints one line per image: name, reference, archive."
+                            + " DIR/<name>.ref holds the reference; an archive built from the same inputs is kept, not rebuilt."})
     static class Images implements Callable<Integer> {
         @Mixin BaseImageOption base = new BaseImageOption();
 
@@ -335,8 +336,8 @@ class deploy implements Callable<Integer> {
 
     static class BaseImageOption {
         @Option(names = "--base-image", paramLabel = "REF", converter = BaseImageConverter.class,
-                description = "Java runtime image to build on: a registry reference, docker://NAME (local engine)"
-                        + " or tar://PATH (docker save archive); default: ${DEFAULT-VALUE}.")
+                description = "Java runtime image to build on: a registry reference, or docker://NAME from the local"
+                        + " engine, or tar://PATH of a docker save archive. Default: ${DEFAULT-VALUE}.")
         String ref = "eclipse-temurin:25-jre";
     }
 
