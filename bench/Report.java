@@ -84,11 +84,13 @@ final class Results {
     final Map<String, Map<String, Object>> startup = new LinkedHashMap<>();
     final Map<String, Map<String, Object>> memory = new LinkedHashMap<>();
     Map<String, Object> images = Map.of();
+    final Map<String, Long> memoryLimits;
     double loadAfter = Double.NaN;
 
     Results(Machine machine, List<String> jvmFlags, Container container, String tool, String toolVersion,
             String threads, int duration, int warmup, List<Integer> connections, int startupRuns) {
         this.machine = machine;
+        this.memoryLimits = container.memoryLimits();
         settings.put("tool", tool);
         settings.put("tool_version", toolVersion);
         settings.put("threads", threads);
@@ -126,6 +128,13 @@ final class Results {
         memory.forEach((name, m) -> {
             double idle = ((Number) m.get("idle_mib")).doubleValue();
             target(t, name + " RSS idle", "≤ 64 MiB", String.format("%.1f MiB", idle), idle <= 64);
+        });
+        // Not one of the targets, but the one that ends a pod: the kernel kills a container above its limit.
+        memoryLimits.forEach((name, limit) -> {
+            if (memory.get(name) instanceof Map<String, Object> m && m.get("hwm_mib") instanceof Number hwm) {
+                double mib = limit / 1048576.0;
+                target(t, name + " peak RSS vs pod memory limit", String.format("< %.0f MiB", mib), String.format("%.1f MiB", hwm.doubleValue()), hwm.doubleValue() < mib);
+            }
         });
         if (images.get("images") instanceof List<?> list) {
             for (Object o : list) {
