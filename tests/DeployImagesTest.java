@@ -108,6 +108,11 @@ class DeployImagesTest {
 
             for (String c : containers) {
                 assertEquals("65532:65532", docker("inspect", "-f", "{{.Config.User}}", c).out().strip(), c);
+                // The container JVM flags live in the image's entrypoint, and only there (the manifests set none).
+                String entrypoint = docker("inspect", "-f", "{{json .Config.Entrypoint}}", c).out();
+                for (String flag : List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=", "-XX:+ExitOnOutOfMemoryError")) {
+                    assertTrue(entrypoint.contains(flag), c + " entrypoint " + entrypoint + " lacks " + flag);
+                }
                 // docker top needs the pid column: "PID UID" lines after a header.
                 var uids = docker("top", c, "-o", "pid,uid").out().lines().skip(1).map(l -> l.strip().split("\\s+")[1]).toList();
                 assertEquals(List.of("65532"), uids, c + " runs its one process as 65532");
