@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Load generators: wrk when it is installed, else one written with the JDK. Both give a {@link Result}. */
@@ -20,16 +21,21 @@ final class Load {
     private Load() {}
 
     /**
-     * One load run at one concurrency level; latencies in milliseconds. cpuPerRequest is the CPU time
-     * (µs) the services spent per request: unlike req/s, it hardly moves when other work shares the machine.
-     * otherCpu is the percent of the machine's CPU that neither the services nor the load generator used
-     * meanwhile: other people's work, which makes that run's numbers noise.
+     * One load run at one concurrency level; latencies in milliseconds. cpu holds the CPU time (µs) each service
+     * spent per request: unlike req/s, it hardly moves when other work shares the machine. otherCpu is the percent
+     * of the machine's CPU that neither the services nor the load generator used meanwhile: other people's work,
+     * which makes that run's numbers noise.
      */
     record Result(String target, int connections, int threads, long requests, double seconds,
                   double rps, double p50, double p99, double max, long errors, String errorDetail,
-                  double cpuPerRequest, double otherCpu) {
-        Result withCpu(double micros, double other) {
+                  Map<String, Double> cpu, double otherCpu) {
+        Result withCpu(Map<String, Double> micros, double other) {
             return new Result(target, connections, threads, requests, seconds, rps, p50, p99, max, errors, errorDetail, micros, other);
+        }
+
+        /** CPU µs per request of all the services this load reached. */
+        double cpuPerRequest() {
+            return cpu.isEmpty() ? Double.NaN : cpu.values().stream().mapToDouble(Double::doubleValue).sum();
         }
     }
 
@@ -78,7 +84,7 @@ final class Load {
                     String detail = errors == 0 ? "" : String.format("connect %d, read %d, write %d, non-2xx %d, timeout %d",
                             v[2], v[3], v[4], v[5], v[6]);
                     return new Result(target, connections, t, v[0], secs, v[0] / secs,
-                            v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors, detail, Double.NaN, Double.NaN);
+                            v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors, detail, Map.of(), Double.NaN);
                 } finally {
                     started.remove(p);
                 }
@@ -129,7 +135,7 @@ final class Load {
                         connect, io, status, timeout);
                 return new Result(target, connections, connections, n, secs, n / secs,
                         percentile(all, n, 50) / 1e6, percentile(all, n, 99) / 1e6,
-                        n == 0 ? 0 : all[n - 1] / 1e6, errors, detail, Double.NaN, Double.NaN);
+                        n == 0 ? 0 : all[n - 1] / 1e6, errors, detail, Map.of(), Double.NaN);
             }
         };
     }

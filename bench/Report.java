@@ -181,6 +181,9 @@ final class Results {
             x.put("max_ms", round(r.max(), 3));
             x.put("errors", r.errors());
             x.put("server_cpu_us_per_request", round(r.cpuPerRequest(), 1));
+            var byService = new LinkedHashMap<String, Object>();
+            r.cpu().forEach((k, v) -> byService.put(k, round(v, 1)));
+            x.put("cpu_us_per_request_by_service", byService);
             x.put("other_cpu_percent", round(r.otherCpu(), 1));
             if (r.errors() > 0) x.put("error_detail", r.errorDetail());
             return x;
@@ -218,6 +221,8 @@ final class Report {
         }
         System.out.println("  CPU µs/req: CPU time of the services reached (joiner: all three) per request; other load on the machine hardly moves it.");
         System.out.println("  other CPU: share of the machine's CPU used by neither the services nor the load generator meanwhile; above a few % the row is noise.");
+        r.load.stream().filter(l -> l.cpu().size() > 1).forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n",
+                l.target(), l.connections(), l.cpu().entrySet().stream().map(e -> String.format("%s %.1f", e.getKey(), e.getValue())).toList()));
         r.load.stream().filter(l -> l.errors() > 0)
                 .forEach(l -> System.out.printf("  errors of %s at %d: %s%n", l.target(), l.connections(), l.errorDetail()));
 

@@ -204,10 +204,13 @@ class bench {
                     // The services this load reaches: joiner calls hello and world, so their CPU counts too.
                     var reached = target == joiner ? services : List.of(target);
                     var before = CpuClock.now(services);
-                    long cpu0 = cpuNanos(reached);
+                    var cpu0 = reached.stream().map(s -> cpuNanos(List.of(s))).toList();
                     var r = gen.run(target.name, target.url, c, duration);
-                    r = r.withCpu(r.requests() == 0 ? Double.NaN : (cpuNanos(reached) - cpu0) / 1e3 / r.requests(),
-                            CpuClock.now(services).otherPercentSince(before));
+                    var cpu = new LinkedHashMap<String, Double>();
+                    for (int i = 0; i < reached.size() && r.requests() > 0; i++) {
+                        cpu.put(reached.get(i).name, (cpuNanos(List.of(reached.get(i))) - cpu0.get(i)) / 1e3 / r.requests());
+                    }
+                    r = r.withCpu(cpu, CpuClock.now(services).otherPercentSince(before));
                     results.load.add(r);
                     done(String.format("%,.0f req/s, p99 %.2f ms%s", r.rps(), r.p99(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                 }
