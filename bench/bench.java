@@ -60,10 +60,12 @@ class bench {
     List<String> targets = List.of("hello", "joiner");
     String load = "auto", baseImage;
     List<String> extraOptions = new ArrayList<>();
-    boolean buildImages, quick, jfr, jbangStartup = true;
+    boolean buildImages, jfr, jbangStartup = true;
     Path out = ROOT.resolve("bench/results");
 
     public static void main(String[] args) throws Exception {
+        // The table's marks (• ✓ ✗ µ) are UTF-8 whatever the locale says.
+        System.setOut(new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8));
         var b = new bench();
         try {
             if (args.length > 0 && args[0].equals("--compare")) {
@@ -98,7 +100,7 @@ class bench {
                 }
                 case "--jvm-option" -> extraOptions.add(value(args, ++i));
                 case "--base-image" -> baseImage = value(args, ++i);
-                case "--quick" -> { quick = true; duration = 1; warmup = 1; connections = List.of(50); startupRuns = 1; jbangStartup = false; }
+                case "--quick" -> { duration = 1; warmup = 1; connections = List.of(50); startupRuns = 1; jbangStartup = false; }
                 case "--duration" -> duration = number(a, value(args, ++i));
                 case "--warmup" -> warmup = number(a, value(args, ++i));
                 case "--threads" -> threads = number(a, value(args, ++i));
