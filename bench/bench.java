@@ -262,8 +262,8 @@ class bench {
                 gen.name().equals("wrk") ? "wrk" : load.equals("jdk") ? "JDK load generator (--load jdk)" : "JDK load generator (wrk not on PATH)",
                 gen.threads(), connections, duration, warmup);
         if (m.noisy()) {
-            System.out.printf("WARNING:   other work is using the CPU (load average above 0.5 or more than 10%% busy), "
-                    + "so these numbers are noise. Rerun on a quiet machine for the record.%n");
+            System.out.printf("WARNING:   load average %.2f (above 0.5), %.0f%% busy in the last second: other work may share the CPU"
+                    + " and make these numbers noise. Each load row says how much it did (other CPU).%n", m.load1(), m.busy());
         }
         System.out.println();
     }
