@@ -28,9 +28,10 @@ final class Load {
      */
     record Result(String target, int connections, int threads, long requests, double seconds,
                   double rps, double p50, double p99, double max, long errors, String errorDetail,
-                  Map<String, Double> cpu, double otherCpu) {
-        Result withCpu(Map<String, Double> micros, double other) {
-            return new Result(target, connections, threads, requests, seconds, rps, p50, p99, max, errors, errorDetail, micros, other);
+                  Map<String, Double> cpu, double otherCpu, int run) {
+        /** The same run with what the benchmark measured around it: CPU by service, other CPU, and which repeat it was. */
+        Result with(Map<String, Double> micros, double other, int repeat) {
+            return new Result(target, connections, threads, requests, seconds, rps, p50, p99, max, errors, errorDetail, micros, other, repeat);
         }
 
         /** CPU µs per request of all the services this load reached. */
@@ -84,7 +85,7 @@ final class Load {
                     String detail = errors == 0 ? "" : String.format("connect %d, read %d, write %d, non-2xx %d, timeout %d",
                             v[2], v[3], v[4], v[5], v[6]);
                     return new Result(target, connections, t, v[0], secs, v[0] / secs,
-                            v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors, detail, Map.of(), Double.NaN);
+                            v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors, detail, Map.of(), Double.NaN, 1);
                 } finally {
                     started.remove(p);
                 }
@@ -135,7 +136,7 @@ final class Load {
                         connect, io, status, timeout);
                 return new Result(target, connections, connections, n, secs, n / secs,
                         percentile(all, n, 50) / 1e6, percentile(all, n, 99) / 1e6,
-                        n == 0 ? 0 : all[n - 1] / 1e6, errors, detail, Map.of(), Double.NaN);
+                        n == 0 ? 0 : all[n - 1] / 1e6, errors, detail, Map.of(), Double.NaN, 1);
             }
         };
     }

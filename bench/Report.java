@@ -104,8 +104,11 @@ final class Results {
         settings.put("address", "127.0.0.1");
     }
 
+    /** The run that stands for a level: with --repeat, the median by req/s. */
     Load.Result at(String target, int connections) {
-        return load.stream().filter(r -> r.target().equals(target) && r.connections() == connections).findFirst().orElse(null);
+        var runs = load.stream().filter(r -> r.target().equals(target) && r.connections() == connections)
+                .sorted(java.util.Comparator.comparingDouble(Load.Result::rps)).toList();
+        return runs.isEmpty() ? null : runs.get(runs.size() / 2);
     }
 
     /** Each target of issue 6, measured here: [what, wanted, got, ok]; missing measurements are left out. */
@@ -172,6 +175,7 @@ final class Results {
             var x = new LinkedHashMap<String, Object>();
             x.put("target", r.target());
             x.put("connections", r.connections());
+            x.put("run", r.run());
             x.put("threads", r.threads());
             x.put("requests", r.requests());
             x.put("seconds", round(r.seconds(), 2));
@@ -215,10 +219,15 @@ final class Report {
         System.out.println();
         System.out.printf("Throughput and latency (%s, %s s per level, loopback; services at commit %s)%n",
                 r.settings.get("tool_version"), r.settings.get("duration_s"), r.settings.get("services_commit"));
-        System.out.printf("  %-7s %6s %11s %9s %9s %9s %7s %12s %10s%n", "service", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req", "other CPU");
+        boolean repeated = r.load.stream().anyMatch(l -> l.run() > 1);
+        System.out.printf("  %-7s %6s%s %11s %9s %9s %9s %7s %12s %10s%n", "service", "conns", repeated ? "  run" : "", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req", "other CPU");
         for (var l : r.load) {
-            System.out.printf("  %-7s %6d %,11.0f %9.2f %9.2f %9.2f %7d %12.1f %9.0f%%%n", l.target(), l.connections(), l.rps(), l.p50(), l.p99(), l.max(), l.errors(), l.cpuPerRequest(), l.otherCpu());
+            boolean median = l == r.at(l.target(), l.connections());
+            System.out.printf("  %-7s %6d%s %,11.0f %9.2f %9.2f %9.2f %7d %12.1f %9.0f%%%n", l.target(), l.connections(),
+                    repeated ? String.format(" %3d%s", l.run(), median ? "*" : " ") : "",
+                    l.rps(), l.p50(), l.p99(), l.max(), l.errors(), l.cpuPerRequest(), l.otherCpu());
         }
+        if (repeated) System.out.println("  * the median run of its level by req/s: the one the targets use.");
         System.out.println("  CPU µs/req: CPU time of the services reached (joiner: all three) per request; other load on the machine hardly moves it.");
         System.out.println("  other CPU: share of the machine's CPU used by neither the services nor the load generator meanwhile; above a few % the row is noise.");
         r.load.stream().filter(l -> l.cpu().size() > 1).forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n",
@@ -288,14 +297,17 @@ final class Compare {
             }
         }
         System.out.printf("%-28s %12s %12s %8s%n", "", "A", "B", "change");
+        var xs = (List<Map<String, Object>>) x.get("load");
         var ys = (List<Map<String, Object>>) y.get("load");
-        for (var l : (List<Map<String, Object>>) x.get("load")) {
-            var other = ys.stream().filter(o -> o.get("target").equals(l.get("target")) && o.get("connections").equals(l.get("connections"))).findFirst();
-            if (other.isEmpty()) continue;
-            String name = l.get("target") + " c=" + ((Number) l.get("connections")).intValue();
-            row(name + " req/s", l.get("rps"), other.get().get("rps"));
-            row(name + " p99 ms", l.get("p99_ms"), other.get().get("p99_ms"));
-            row(name + " CPU µs/req", l.get("server_cpu_us_per_request"), other.get().get("server_cpu_us_per_request"));
+        for (var level : xs.stream().map(l -> List.of(l.get("target"), l.get("connections"))).distinct().toList()) {
+            var l = median(xs, level);
+            var other = median(ys, level);
+            if (other == null) continue;
+            String name = level.get(0) + " c=" + ((Number) level.get(1)).intValue();
+            row(name + " req/s", l.get("rps"), other.get("rps"));
+            row(name + " p99 ms", l.get("p99_ms"), other.get("p99_ms"));
+            row(name + " CPU µs/req", l.get("server_cpu_us_per_request"), other.get("server_cpu_us_per_request"));
+            row(name + " other CPU %", l.get("other_cpu_percent"), other.get("other_cpu_percent"));
         }
         for (String k : List.of("java", "jbang")) {
             row("start-up " + k + " ms", get(x, "startup", k, "median_ms"), get(y, "startup", k, "median_ms"));
@@ -303,6 +315,13 @@ final class Compare {
         for (String s : List.of("hello", "world", "joiner")) {
             row(s + " idle RSS MiB", get(x, "memory", s, "idle_mib"), get(y, "memory", s, "idle_mib"));
         }
+    }
+
+    /** Of the runs at one level (target, connections), the median by req/s, as the targets take it. */
+    private static Map<String, Object> median(List<Map<String, Object>> runs, List<Object> level) {
+        var at = runs.stream().filter(r -> r.get("target").equals(level.get(0)) && r.get("connections").equals(level.get(1)))
+                .sorted(java.util.Comparator.comparingDouble(r -> ((Number) r.get("rps")).doubleValue())).toList();
+        return at.isEmpty() ? null : at.get(at.size() / 2);
     }
 
     private static void row(String what, Object a, Object b) {

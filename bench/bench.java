@@ -36,6 +36,7 @@ class bench {
               --connections L    concurrency levels, comma-separated (default 1,50,256)
               --targets L        services to load: hello, joiner or both (default hello,joiner)
               --threads N        wrk threads (default 2)
+              --repeat N         runs per level (default 1); targets use the median, every run is kept
               --startup-runs N   start-up measurements, median reported (default 5)
               --load TOOL        wrk, jdk or auto: wrk when on PATH (default auto)
               --images           build the images first (jbang deploy.java images, into a scratch folder)
@@ -55,7 +56,7 @@ class bench {
     static final List<Path> SCRATCH = new CopyOnWriteArrayList<>();
 
     // Settings, the same for every run and printed with the results.
-    int duration = 10, warmup = 5, threads = 2, startupRuns = 5;
+    int duration = 10, warmup = 5, threads = 2, startupRuns = 5, repeat = 1;
     List<Integer> connections = List.of(1, 50, 256);
     List<String> targets = List.of("hello", "joiner");
     String load = "auto", baseImage;
@@ -105,6 +106,7 @@ class bench {
                 case "--warmup" -> warmup = number(a, value(args, ++i));
                 case "--threads" -> threads = number(a, value(args, ++i));
                 case "--startup-runs" -> startupRuns = number(a, value(args, ++i));
+                case "--repeat" -> repeat = number(a, value(args, ++i));
                 case "--connections" -> connections = Arrays.stream(value(args, ++i).split(",")).map(c -> number(a, c.trim())).toList();
                 case "--out" -> out = Path.of(value(args, ++i)).toAbsolutePath();
                 case "--load" -> {
@@ -142,6 +144,7 @@ class bench {
         var results = new Results(machine, flags(container, "hello"), container, gen.name(),
                 useWrk ? Machine.wrkVersion(wrk) : "jdk " + Runtime.version(), gen.threads(),
                 duration, warmup, connections, startupRuns);
+        results.settings.put("repeat", repeat);
         results.settings.put("services_commit", servicesCommit());
         measureLoad(classes, container, gen, results);
         measureStartup(classes, container, results);
@@ -201,20 +204,16 @@ class bench {
                 }
                 gen.run(target.name, target.url, 50, warmup);
                 done();
+                // The services this load reaches: joiner calls hello and world, so their CPU counts too.
+                var reached = target == joiner ? services : List.of(target);
                 for (int c : connections) {
-                    step(String.format("Load on %s: %d connection%s, %d s", target.name, c, c == 1 ? "" : "s", duration));
-                    // The services this load reaches: joiner calls hello and world, so their CPU counts too.
-                    var reached = target == joiner ? services : List.of(target);
-                    var before = CpuClock.now(services);
-                    var cpu0 = reached.stream().map(s -> cpuNanos(List.of(s))).toList();
-                    var r = gen.run(target.name, target.url, c, duration);
-                    var cpu = new LinkedHashMap<String, Double>();
-                    for (int i = 0; i < reached.size() && r.requests() > 0; i++) {
-                        cpu.put(reached.get(i).name, (cpuNanos(List.of(reached.get(i))) - cpu0.get(i)) / 1e3 / r.requests());
+                    for (int run = 1; run <= repeat; run++) {
+                        step(String.format("Load on %s: %d connection%s, %d s%s", target.name, c, c == 1 ? "" : "s", duration,
+                                repeat > 1 ? " (run " + run + " of " + repeat + ")" : ""));
+                        var r = loadOnce(gen, target, c, reached, services, run);
+                        results.load.add(r);
+                        done(String.format("%,.0f req/s, p99 %.2f ms%s", r.rps(), r.p99(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                     }
-                    r = r.withCpu(cpu, CpuClock.now(services).otherPercentSince(before));
-                    results.load.add(r);
-                    done(String.format("%,.0f req/s, p99 %.2f ms%s", r.rps(), r.p99(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                 }
             }
             sampler.interrupt();
@@ -275,6 +274,18 @@ class bench {
         int rc = ToolProvider.getSystemJavaCompiler().run(null, err, err, args.toArray(String[]::new));
         if (rc != 0) throw new Failure("javac failed on the services:\n" + err);
         return dir;
+    }
+
+    /** One load run, with the CPU that each service reached spent on it and what other work took meanwhile. */
+    Load.Result loadOnce(Load.Generator gen, Svc target, int connections, List<Svc> reached, List<Svc> all, int run) throws Exception {
+        var before = CpuClock.now(all);
+        var cpu0 = reached.stream().map(s -> cpuNanos(List.of(s))).toList();
+        var r = gen.run(target.name, target.url, connections, duration);
+        var cpu = new LinkedHashMap<String, Double>();
+        for (int i = 0; i < reached.size() && r.requests() > 0; i++) {
+            cpu.put(reached.get(i).name, (cpuNanos(List.of(reached.get(i))) - cpu0.get(i)) / 1e3 / r.requests());
+        }
+        return r.with(cpu, CpuClock.now(all).otherPercentSince(before), run);
     }
 
     /** CPU time (user + system) the services used so far, in ns; the kernel counts in ticks of 10 ms. */
