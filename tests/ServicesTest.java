@@ -320,6 +320,15 @@ class ServicesTest {
         assertTrue(lines.contains("class " + name + " {"), "the class is named after the file");
     }
 
+    /** hello and world are each whole on their own, so they repeat each other; this keeps a fix in one from missing the other. */
+    @Test
+    void world_is_hello_with_its_name_port_and_word_changed() throws IOException {
+        String hello = Files.readString(Support.ROOT.resolve("hello.java"));
+        String world = Files.readString(Support.ROOT.resolve("world.java"));
+        String expected = hello.replace("Hello", "World").replace("hello", "world").replace("DEFAULT_PORT = 3000", "DEFAULT_PORT = 3001");
+        assertEquals(expected, world, "world.java drifted from hello.java: make the same change in both");
+    }
+
     @Test
     void the_three_scripts_run_with_jbang_and_join() {
         assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
