@@ -230,7 +230,7 @@ final class Report {
         if (repeated) System.out.println("  * the median run of its level by req/s: the one the targets use.");
         System.out.println("  CPU µs/req: CPU time of the services reached (joiner: all three) per request; other load on the machine hardly moves it.");
         System.out.println("  other CPU: share of the machine's CPU used by neither the services nor the load generator meanwhile; above a few % the row is noise.");
-        r.load.stream().filter(l -> l.cpu().size() > 1).forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n",
+        r.load.stream().filter(l -> l.cpu().size() > 1 && l == r.at(l.target(), l.connections())).forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n",
                 l.target(), l.connections(), l.cpu().entrySet().stream().map(e -> String.format("%s %.1f", e.getKey(), e.getValue())).toList()));
         r.load.stream().filter(l -> l.errors() > 0)
                 .forEach(l -> System.out.printf("  errors of %s at %d: %s%n", l.target(), l.connections(), l.errorDetail()));
@@ -270,9 +270,11 @@ final class Report {
         }
         // The load average lags a minute behind; what other work took while the load ran is the measure that counts.
         var others = r.load.stream().mapToDouble(Load.Result::otherCpu).filter(d -> !Double.isNaN(d)).summaryStatistics();
-        if (others.getCount() > 0 && others.getMax() > 5) {
-            System.out.printf("%nWARNING: other work took up to %.0f%% of the CPU while the load ran: treat these numbers as noise"
-                    + " (CPU µs/req is the least affected) and rerun on a quiet machine for the record.%n", others.getMax());
+        var noisy = r.load.stream().filter(l -> l.otherCpu() > 5)
+                .map(l -> String.format("%s %d%s (%.0f%%)", l.target(), l.connections(), (Integer) r.settings.getOrDefault("repeat", 1) > 1 ? " run " + l.run() : "", l.otherCpu())).toList();
+        if (!noisy.isEmpty()) {
+            System.out.printf("%nWARNING: other work took over 5%% of the CPU in %d of %d runs: %s. Those rows are noise"
+                    + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy.size(), r.load.size(), String.join(", ", noisy));
         } else if (others.getCount() > 0) {
             System.out.printf("%nOther work took at most %.0f%% of the CPU while the load ran: a clean run.%n", others.getMax());
         } else if (r.machine.noisy()) {
