@@ -24,6 +24,7 @@ import org.junit.platform.engine.support.descriptor.ClassSource;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.TestPlan;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
@@ -78,6 +79,13 @@ class run {
         final List<String> failures = new ArrayList<>();
         final ConcurrentHashMap<String, Long> started = new ConcurrentHashMap<>();
 
+        TestPlan plan;
+
+        @Override
+        public void testPlanExecutionStarted(TestPlan testPlan) {
+            plan = testPlan;
+        }
+
         @Override
         public void executionStarted(TestIdentifier id) {
             started.put(id.getUniqueId(), System.nanoTime());
@@ -107,6 +115,12 @@ class run {
                 }
                 (ok ? passed : failed).incrementAndGet();
                 System.out.printf("  %s %s (%s)%n", ok ? "✓" : "✗", id.getDisplayName(), took);
+            } else if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
+                // An assumption in @BeforeAll: every test of the class is skipped, for the reason it gives.
+                long tests = plan == null ? 1 : Math.max(1, plan.getDescendants(id).stream().filter(TestIdentifier::isTest).count());
+                skipped.addAndGet((int) tests);
+                System.out.printf("  - %s: %d skipped: %s%n", id.getDisplayName(), tests,
+                        result.getThrowable().map(Throwable::getMessage).orElse("aborted"));
             } else if (!ok && result.getStatus() == TestExecutionResult.Status.FAILED) {
                 // A class whose @BeforeAll/@AfterAll failed: count it, or the failure would vanish.
                 failed.incrementAndGet();
