@@ -273,8 +273,9 @@ final class Report {
         var noisy = r.load.stream().filter(l -> l.otherCpu() > 5)
                 .map(l -> String.format("%s %d%s (%.0f%%)", l.target(), l.connections(), (Integer) r.settings.getOrDefault("repeat", 1) > 1 ? " run " + l.run() : "", l.otherCpu())).toList();
         if (!noisy.isEmpty()) {
-            System.out.printf("%nWARNING: other work took over 5%% of the CPU in %d of %d runs: %s. Those rows are noise"
-                    + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy.size(), r.load.size(), String.join(", ", noisy));
+            String which = noisy.size() <= 4 ? String.join(", ", noisy) : "up to " + Math.round(others.getMax()) + "%";
+            System.out.printf("%nWARNING: other work took over 5%% of the CPU in %d of %d runs (%s). Those rows are noise"
+                    + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy.size(), r.load.size(), which);
         } else if (others.getCount() > 0) {
             System.out.printf("%nOther work took at most %.0f%% of the CPU while the load ran: a clean run.%n", others.getMax());
         } else if (r.machine.noisy()) {
