@@ -180,7 +180,10 @@ class deploy implements Callable<Integer> {
                 Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
                 var applied = kind.kubectl(Duration.ofMinutes(2), "apply", "-k", kustomization.toString(), "-o", "yaml")
                         .orFail("kubectl apply -k build/kustomize/" + profile.name());
-                return new Done<>(Workload.in(applied.out()), null);
+                // What was applied, kept beside the kustomization: like the original, up shows what it deployed.
+                Path record = kustomization.resolve("applied.yaml");
+                Files.writeString(record, applied.out());
+                return new Done<>(Workload.in(applied.out()), Workload.summary(applied.out()) + " (as applied: " + root.relativize(record) + ")");
             });
             step("Waiting ≤ " + format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> note(kind.rollout(workloads, timeout)));
@@ -767,15 +770,29 @@ class deploy implements Callable<Integer> {
         static final Set<String> KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
 
         @SuppressWarnings("unchecked")
-        static List<Workload> in(String yaml) {
+        /** The objects of kubectl apply -o yaml, which answers a List of what it applied. */
+        static List<Object> objects(String yaml) {
             var objects = new ArrayList<Object>();
             for (Object doc : new Yaml().loadAll(yaml)) {
-                // kubectl apply -o yaml answers a List of what it applied.
                 if (doc instanceof Map<?, ?> m && "List".equals(m.get("kind"))) objects.addAll((List<Object>) m.get("items"));
-                else objects.add(doc);
+                else if (doc != null) objects.add(doc);
             }
+            return objects;
+        }
+
+        /** "13 objects: 1 Namespace, 3 Deployment, ..." in the order kubectl applied them. */
+        static String summary(String yaml) {
+            var kinds = new LinkedHashMap<String, Integer>();
+            List<Object> objects = objects(yaml);
+            for (Object o : objects) if (o instanceof Map<?, ?> m) kinds.merge(String.valueOf(m.get("kind")), 1, Integer::sum);
+            var parts = new ArrayList<String>();
+            kinds.forEach((kind, n) -> parts.add(n + " " + kind));
+            return objects.size() + " objects: " + String.join(", ", parts);
+        }
+
+        static List<Workload> in(String yaml) {
             var found = new ArrayList<Workload>();
-            for (Object object : objects) {
+            for (Object object : objects(yaml)) {
                 if (!(object instanceof Map<?, ?> m) || !KINDS.contains(m.get("kind"))) continue;
                 var meta = (Map<String, Object>) m.get("metadata");
                 var spec = (Map<String, Object>) m.get("spec");
