@@ -441,10 +441,10 @@ class bench {
         System.out.println(note);
     }
 
-    /** The commit the services come from, "-dirty" when they differ from it; null outside a git checkout. */
+    /** The last commit that changed the services, "-dirty" when they differ from it; null outside a git checkout. */
     static String servicesCommit() {
         try {
-            String commit = check(List.of("git", "rev-parse", "--short", "HEAD"), 10).strip();
+            String commit = check(List.of("git", "log", "-1", "--format=%h", "--", "hello.java", "world.java", "joiner.java"), 10).strip();
             String changed = check(List.of("git", "status", "--porcelain", "--", "hello.java", "world.java", "joiner.java"), 10).strip();
             return commit + (changed.isEmpty() ? "" : "-dirty");
         } catch (Exception e) {
