@@ -329,6 +329,17 @@ class ServicesTest {
         assertEquals(expected, world, "world.java drifted from hello.java: make the same change in both");
     }
 
+    /** joiner repeats hello's configuration and logging helpers (each script is whole); they must not drift apart. */
+    @Test
+    void joiner_shares_hellos_helpers_word_for_word() throws IOException {
+        String hello = Files.readString(Support.ROOT.resolve("hello.java"));
+        String joiner = Files.readString(Support.ROOT.resolve("joiner.java"));
+        String from = "    static void log(HttpExchange exchange) {";
+        assertTrue(hello.contains(from) && joiner.contains(from), "both scripts have " + from.strip());
+        assertEquals(hello.substring(hello.indexOf(from)), joiner.substring(joiner.indexOf(from)),
+                "the helpers from log() on differ between hello.java and joiner.java: make the same change in both");
+    }
+
     @Test
     void the_three_scripts_run_with_jbang_and_join() {
         assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
