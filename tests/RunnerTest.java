@@ -19,7 +19,7 @@ class RunnerTest {
 
     @Test
     void counts_passed_failed_and_skipped_including_a_class_skipped_in_before_all() {
-        var report = new run.Report();
+        var report = new run.Report(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
         for (Class<?> fixture : new Class<?>[] {Mixed.class, SkippedWhole.class}) {
             LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request().selectors(selectClass(fixture)).build(), report);
         }

@@ -78,6 +78,16 @@ class run {
         final AtomicInteger passed = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
         final List<String> failures = new ArrayList<>();
         final ConcurrentHashMap<String, Long> started = new ConcurrentHashMap<>();
+        final java.io.PrintStream out;
+
+        Report() {
+            this(System.out);
+        }
+
+        /** A report that prints elsewhere: RunnerTest counts its fixtures' outcomes without showing them in CI's log. */
+        Report(java.io.PrintStream out) {
+            this.out = out;
+        }
 
         TestPlan plan;
 
@@ -90,14 +100,14 @@ class run {
         public void executionStarted(TestIdentifier id) {
             started.put(id.getUniqueId(), System.nanoTime());
             if (id.getSource().filter(s -> s instanceof ClassSource).isPresent()) {
-                System.out.println(id.getDisplayName());
+                out.println(id.getDisplayName());
             }
         }
 
         @Override
         public void executionSkipped(TestIdentifier id, String reason) {
             skipped.incrementAndGet();
-            System.out.printf("  - %s: skipped: %s%n", id.getDisplayName(), reason);
+            out.printf("  - %s: skipped: %s%n", id.getDisplayName(), reason);
         }
 
         @Override
@@ -109,22 +119,22 @@ class run {
                 if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
                     // An assumption that did not hold: a skip, and it says why.
                     skipped.incrementAndGet();
-                    System.out.printf("  - %s: skipped: %s%n", id.getDisplayName(),
+                    out.printf("  - %s: skipped: %s%n", id.getDisplayName(),
                             result.getThrowable().map(Throwable::getMessage).orElse("aborted"));
                     return;
                 }
                 (ok ? passed : failed).incrementAndGet();
-                System.out.printf("  %s %s (%s)%n", ok ? "✓" : "✗", id.getDisplayName(), took);
+                out.printf("  %s %s (%s)%n", ok ? "✓" : "✗", id.getDisplayName(), took);
             } else if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
                 // An assumption in @BeforeAll: every test of the class is skipped, for the reason it gives.
                 long tests = plan == null ? 1 : Math.max(1, plan.getDescendants(id).stream().filter(TestIdentifier::isTest).count());
                 skipped.addAndGet((int) tests);
-                System.out.printf("  - %s: %d skipped: %s%n", id.getDisplayName(), tests,
+                out.printf("  - %s: %d skipped: %s%n", id.getDisplayName(), tests,
                         result.getThrowable().map(Throwable::getMessage).orElse("aborted"));
             } else if (!ok && result.getStatus() == TestExecutionResult.Status.FAILED) {
                 // A class whose @BeforeAll/@AfterAll failed: count it, or the failure would vanish.
                 failed.incrementAndGet();
-                System.out.printf("  ✗ %s: setup or teardown failed (%s)%n", id.getDisplayName(), took);
+                out.printf("  ✗ %s: setup or teardown failed (%s)%n", id.getDisplayName(), took);
             }
             if (result.getStatus() == TestExecutionResult.Status.FAILED) {
                 result.getThrowable().ifPresent(t -> failures.add(describe(id, t)));
