@@ -83,13 +83,12 @@ import picocli.CommandLine.Spec;
 class deploy implements Callable<Integer> {
     static final int OK = 0, FAILED = 1, USAGE = 2;
 
-    /** The services, in start order, with the port each listens on (the manifests' Service ports). */
-    static final Map<String, Integer> SERVICES = new LinkedHashMap<>();
-    static {
-        SERVICES.put("hello", 3000);
-        SERVICES.put("world", 3001);
-        SERVICES.put("joiner", 3002);
-    }
+    /**
+     * The services, in start order. Their ports are not typed here: an image exposes the DEFAULT_PORT its source
+     * declares (and the service listens there unless PORT says otherwise); in the cluster, the manifests' Service
+     * ports decide, through PORT.
+     */
+    static final List<String> SERVICES = List.of("hello", "world", "joiner");
 
     /**
      * JVM flags for the containers, stated here once (the image's entrypoint carries them).
@@ -247,7 +246,7 @@ class deploy implements Callable<Integer> {
             for (String line : table.lines().toList()) {
                 String[] f = line.split(" ", -1);
                 String name = f[0].substring(f[0].indexOf('/') + 1);
-                if (!SERVICES.containsKey(name) && !name.equals("traefik")) continue;
+                if (!SERVICES.contains(name) && !name.equals("traefik")) continue;
                 String ready = f[1].isEmpty() ? "0" : f[1];
                 System.out.printf("deployment   %-22s %s/%s ready%n", f[0], ready, f[2]);
                 if (!ready.equals(f[2])) problems.add(f[0] + " is " + ready + "/" + f[2] + " ready");
@@ -274,7 +273,7 @@ class deploy implements Callable<Integer> {
             Path root = checkout();
             Tools.check(root, false, false, true, profile.name());
             var tags = new LinkedHashMap<String, String>();
-            for (String name : SERVICES.keySet()) tags.put(name, Image.tag(root, name, base.ref));
+            for (String name : SERVICES) tags.put(name, Image.tag(root, name, base.ref));
             System.out.print(Kubectl.kustomize(Kustomization.write(root, profile.name(), tags)));
             return OK;
         }
@@ -531,11 +530,23 @@ class deploy implements Callable<Integer> {
             return command;
         }
 
+        /** No PORT: the service's own default holds, so the port is written once, in its source. */
         static Map<String, String> environment(String name) {
             var env = new LinkedHashMap<String, String>(); // ordered: it is hashed into the tag
             env.put("HOST", "0.0.0.0");
-            env.put("PORT", SERVICES.get(name).toString());
             return env;
+        }
+
+        /** The port a service listens on by default, read from its `static final int DEFAULT_PORT = N;`. */
+        static int defaultPort(Path root, String name) {
+            Path source = root.resolve(name + ".java");
+            try {
+                Matcher m = Pattern.compile("static final int DEFAULT_PORT = (\\d+);").matcher(Files.readString(source));
+                if (m.find()) return Integer.parseInt(m.group(1));
+                throw new Failure(source.getFileName() + " declares no `static final int DEFAULT_PORT = N;` (the port its image exposes)");
+            } catch (IOException e) {
+                throw new Failure("cannot read " + source + ": " + e.getMessage());
+            }
         }
 
         /**
@@ -571,7 +582,7 @@ class deploy implements Callable<Integer> {
         static Done<List<Image>> buildAll(Path root, Path out, String base) throws Exception {
             Files.createDirectories(out);
             var wanted = new ArrayList<Image>();
-            for (String name : SERVICES.keySet()) wanted.add(new Image(name, SERVICES.get(name), tag(root, name, base), out.resolve(name + ".tar")));
+            for (String name : SERVICES) wanted.add(new Image(name, defaultPort(root, name), tag(root, name, base), out.resolve(name + ".tar")));
             var kept = new ArrayList<String>();
             for (Image image : wanted) if (image.upToDate()) kept.add(image.name());
             if (kept.size() < wanted.size()) requireRegistry(base);
@@ -1026,7 +1037,7 @@ class deploy implements Callable<Integer> {
             try {
                 step("Compiling hello, world, joiner", () -> {
                     try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                        var compiles = SERVICES.keySet().stream().map(n -> pool.submit(() -> classes.put(n, Image.compile(root, n)))).toList();
+                        var compiles = SERVICES.stream().map(n -> pool.submit(() -> classes.put(n, Image.compile(root, n)))).toList();
                         for (var c : compiles) {
                             try {
                                 c.get();

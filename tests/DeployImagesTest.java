@@ -91,6 +91,12 @@ class DeployImagesTest {
                     "-e", "HELLO_SERVICE=hello:3000", "-e", "WORLD_SERVICE=world:3001",
                     "-p", "127.0.0.1::3002", refs.get("joiner"));
             assertEquals(0, run.exit(), run.both());
+            // Each image exposes the DEFAULT_PORT of its source (deploy.java reads it there; it is not typed twice).
+            var ports = Map.of("hello", "3000/tcp", "world", "3001/tcp", "joiner", "3002/tcp");
+            for (var port : ports.entrySet()) {
+                String exposed = docker("image", "inspect", "-f", "{{json .Config.ExposedPorts}}", refs.get(port.getKey())).out();
+                assertEquals("{\"" + port.getValue() + "\":{}}", exposed.strip(), port.getKey() + " exposes");
+            }
             String published = docker("port", prefix + "-joiner", "3002/tcp").out().lines().findFirst().orElseThrow();
             URI url = URI.create("http://" + published + "/");
 
