@@ -186,12 +186,12 @@ class deploy implements Callable<Integer> {
             });
             step("Waiting ≤ " + format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> note(kind.rollout(workloads, timeout)));
-            URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
+            URI url = Http.ingress(port);
             Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
             step("Asking " + url + " for Hello World (retrying ≤ " + format(smoke) + ")",
                     () -> note(Http.expectHelloWorld(url, smoke)));
 
-            String flags = cluster.name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + cluster.name;
+            String flags = ClusterOption.flag(cluster.name);
             System.out.printf("""
 
                     Hello World is served at %s
@@ -237,7 +237,7 @@ class deploy implements Callable<Integer> {
             Tools tools = Tools.check(null, true, true, true, null).value();
             Kind kind = new Kind(cluster.name, tools.engine());
             if (!kind.exists()) throw new Failure("there is no cluster " + kind.name + "; create it with: jbang deploy.java up"
-                    + (cluster.name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + cluster.name));
+                    + ClusterOption.flag(cluster.name));
             System.out.println("cluster      " + kind.name + " (kubectl context " + kind.context() + ")");
             var problems = new ArrayList<String>();
             String table = kind.kubectl(Duration.ofSeconds(30), "get", "deployments", "--all-namespaces", "-o",
@@ -252,7 +252,7 @@ class deploy implements Callable<Integer> {
                 if (!ready.equals(f[2])) problems.add(f[0] + " is " + ready + "/" + f[2] + " ready");
             }
             int port = kind.hostPort();
-            URI url = URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
+            URI url = Http.ingress(port);
             String answer = Http.ask(url);
             System.out.println("url          " + url + " → " + answer);
             if (!answer.equals("Hello World")) problems.add(url + " does not answer Hello World");
@@ -326,6 +326,11 @@ class deploy implements Callable<Integer> {
         static final String DEFAULT = "hello-world";
         @Option(names = "--cluster", paramLabel = "NAME", description = "kind cluster name (default: ${DEFAULT-VALUE}).")
         String name = DEFAULT;
+
+        /** How a suggested command names this cluster: not at all when it is the default. */
+        static String flag(String name) {
+            return name.equals(DEFAULT) ? "" : " --cluster " + name;
+        }
     }
 
     static class ProfileOption {
@@ -884,7 +889,7 @@ class deploy implements Callable<Integer> {
                 if (ran.exit() == 0 && m.find()) return Integer.parseInt(m.group(1));
             }
             throw new Failure("cluster " + name + " maps no host port to port 80 of its nodes (not made by deploy.java?):"
-                    + " delete it with `jbang deploy.java down" + (name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + name) + "` and run up again");
+                    + " delete it with `jbang deploy.java down" + ClusterOption.flag(name) + "` and run up again");
         }
 
         String checkHostPort(int port) {
@@ -892,7 +897,7 @@ class deploy implements Callable<Integer> {
                 var running = Proc.run(Duration.ofSeconds(30), List.of(engine, "inspect", "-f", "{{.State.Running}}", node));
                 if (!running.out().strip().equals("true")) throw new Failure("cluster " + name + " is there but its node " + node
                         + " is not running (after a restart?): start it with `" + engine + " start " + node + "`, or delete the cluster with"
-                        + " `jbang deploy.java down" + (name.equals(ClusterOption.DEFAULT) ? "" : " --cluster " + name) + "` and run up again");
+                        + " `jbang deploy.java down" + ClusterOption.flag(name) + "` and run up again");
             }
             int mapped = hostPort();
             if (mapped != port) throw new Failure("cluster " + name + " was created with host port " + mapped + ", not " + port
@@ -979,6 +984,11 @@ class deploy implements Callable<Integer> {
     // ---- HTTP
 
     static final class Http {
+        /** The ingress as a user types it: no port when it is 80. */
+        static URI ingress(int port) {
+            return URI.create(port == 80 ? "http://localhost/" : "http://localhost:" + port + "/");
+        }
+
         static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(3)).build();
 
