@@ -132,15 +132,11 @@ class DeployImagesTest {
     // ---- helpers
 
     static Support.Result deploy(String... args) {
-        var command = new ArrayList<>(List.of("jbang", "deploy.java"));
-        command.addAll(List.of(args));
-        return Support.run(command, Map.of(), Duration.ofMinutes(5));
+        return Support.run(Support.command(List.of("jbang", "deploy.java"), args), Map.of(), Duration.ofMinutes(5));
     }
 
     static Support.Result docker(String... args) {
-        var command = new ArrayList<>(List.of("docker"));
-        command.addAll(List.of(args));
-        return Support.run(command, Map.of(), Duration.ofMinutes(2));
+        return Support.run(Support.command(List.of("docker"), args), Map.of(), Duration.ofMinutes(2));
     }
 
     /** name → reference, from the lines `images` prints. */

@@ -230,8 +230,7 @@ class DeployPlanTest {
     }
 
     static Support.Result deploy(List<String> args) {
-        var command = new ArrayList<>(List.of("jbang", "deploy.java"));
-        command.addAll(args);
+        var command = Support.command(List.of("jbang", "deploy.java"), args.toArray(String[]::new));
         var env = new HashMap<String, String>();
         env.put("PATH", bin + ":" + System.getenv("PATH"));
         env.put("FAKE_STATE", state.toString());

@@ -69,8 +69,7 @@ class DeployRenderTest {
 
     /** Runs deploy.java with kubectl and bash (for JBang's launcher) on PATH, and nothing else: no docker, no kind. */
     static Support.Result deploy(String... args) {
-        var command = new ArrayList<>(List.of(Support.which("jbang").toString(), "deploy.java"));
-        command.addAll(List.of(args));
+        var command = Support.command(List.of(Support.which("jbang").toString(), "deploy.java"), args);
         return Support.run(command, Map.of("PATH", bareBin().toString()), Duration.ofMinutes(2));
     }
 

@@ -217,28 +217,21 @@ class E2eTest {
     }
 
     static Support.Result deploy(Duration timeout, String... args) {
-        var command = new ArrayList<>(List.of("jbang", "deploy.java"));
-        command.addAll(List.of(args));
+        var command = Support.command(List.of("jbang", "deploy.java"), args);
         command.addAll(List.of("--cluster", CLUSTER));
         return Support.run(command, Map.of(), timeout);
     }
 
     static Support.Result kubectl(String... args) {
-        var command = new ArrayList<>(List.of("kubectl", "--context", CONTEXT));
-        command.addAll(List.of(args));
-        return Support.run(command, Map.of(), Duration.ofMinutes(4));
+        return Support.run(Support.command(List.of("kubectl", "--context", CONTEXT), args), Map.of(), Duration.ofMinutes(4));
     }
 
     static Support.Result kind(String... args) {
-        var command = new ArrayList<>(List.of("kind"));
-        command.addAll(List.of(args));
-        return Support.run(command, Map.of(), Duration.ofMinutes(3));
+        return Support.run(Support.command(List.of("kind"), args), Map.of(), Duration.ofMinutes(3));
     }
 
     static Support.Result docker(String... args) {
-        var command = new ArrayList<>(List.of("docker"));
-        command.addAll(List.of(args));
-        return Support.run(command, Map.of(), Duration.ofMinutes(1));
+        return Support.run(Support.command(List.of("docker"), args), Map.of(), Duration.ofMinutes(1));
     }
 
     /** The app's pods, by name and uid: a rollout or reload changes them. */

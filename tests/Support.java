@@ -56,6 +56,13 @@ final class Support {
         String both() { return out + err; }
     }
 
+    /** A tool with its fixed arguments, then this call's: {@code command(List.of("kubectl", "--context", c), "get", "pods")}. */
+    static List<String> command(List<String> tool, String... args) {
+        var command = new ArrayList<>(tool);
+        command.addAll(List.of(args));
+        return command;
+    }
+
     /** Runs a command from an argument list, in the repository root, bounded by a timeout. */
     static Result run(List<String> command, Map<String, String> env, Duration timeout) {
         var pb = new ProcessBuilder(command).directory(ROOT.toFile());
