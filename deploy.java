@@ -450,7 +450,7 @@ class deploy implements Callable<Integer> {
             if (p != null && Files.isDirectory(p.resolve("manifests")) && Files.isRegularFile(p.resolve("joiner.java"))) return p;
         }
         throw new Failure("no checkout here: neither " + cwd + " nor a parent holds manifests/ and joiner.java;"
-                + " run from inside the repository, e.g. cd hello-world && jbang deploy.java");
+                + " cd into your clone of this repository and run it there (JBang does not tell a script where its file is)");
     }
 
     // ---- tools on this machine
