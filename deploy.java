@@ -806,6 +806,7 @@ class deploy implements Callable<Integer> {
             return objects.size() + " objects: " + String.join(", ", parts);
         }
 
+        @SuppressWarnings("unchecked")
         static List<Workload> in(String yaml) {
             var found = new ArrayList<Workload>();
             for (Object object : objects(yaml)) {
