@@ -1,0 +1,235 @@
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.google.cloud.tools.jib.api.Containerizer;
+import com.google.cloud.tools.jib.api.DockerDaemonImage;
+import com.google.cloud.tools.jib.api.ImageReference;
+import com.google.cloud.tools.jib.api.InvalidImageReferenceException;
+import com.google.cloud.tools.jib.api.Jib;
+import com.google.cloud.tools.jib.api.JibContainerBuilder;
+import com.google.cloud.tools.jib.api.LogEvent;
+import com.google.cloud.tools.jib.api.RegistryImage;
+import com.google.cloud.tools.jib.api.TarImage;
+import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
+import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
+import com.google.cloud.tools.jib.api.buildplan.Platform;
+import com.google.cloud.tools.jib.api.buildplan.Port;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+
+/** A service's image, built with Jib into a docker-format archive DIR/name.tar and tagged by its inputs. */
+record Image(String name, int port, String tag, Path tar) {
+    static final String USER = "65532:65532";
+    /** Changes whenever the way an image is put together changes, so that every tag changes with it. */
+    static final String RECIPE = "jib-core 0.28.1; javac --release 25; classes in /app; docker format; v1";
+    /** No PORT: the service's own default holds, so the port is written once, in its source. Sorted: it is hashed into the tag. */
+    static final SortedMap<String, String> ENVIRONMENT = Collections.unmodifiableSortedMap(new TreeMap<>(Map.of("HOST", "0.0.0.0")));
+
+    String ref() {
+        return name + ":" + tag;
+    }
+
+    static Map<String, String> tags(List<Image> images) {
+        var tags = new LinkedHashMap<String, String>();
+        images.forEach(i -> tags.put(i.name(), i.tag()));
+        return tags;
+    }
+
+    static List<String> entrypoint(String name) {
+        var command = new ArrayList<String>();
+        command.add("java");
+        command.addAll(deploy.JVM_FLAGS);
+        command.addAll(List.of("-cp", "/app", name));
+        return command;
+    }
+
+    /** The port a service listens on by default, read from its `static final int DEFAULT_PORT = N;`. */
+    static int defaultPort(Path root, String name) {
+        Path source = root.resolve(name + ".java");
+        try {
+            Matcher m = Pattern.compile("static final int DEFAULT_PORT = (\\d+);").matcher(Files.readString(source));
+            if (m.find()) return Integer.parseInt(m.group(1));
+            throw new Failure(source.getFileName() + " declares no `static final int DEFAULT_PORT = N;` (the port its image exposes)");
+        } catch (IOException e) {
+            throw new Failure("cannot read " + source + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The tag: a hash of everything that goes into the image (the source, the base image reference, the
+     * compiling JDK, entrypoint, environment, user, platform, the recipe). Same inputs, same tag; and since
+     * Jib builds reproducibly, same image ID. Computing it needs no build, so render needs no Docker.
+     */
+    static String tag(Path root, String name, String base) {
+        try {
+            var sha = MessageDigest.getInstance("SHA-256");
+            for (String part : List.of(RECIPE, name, base, Runtime.version().toString(), platform().getArchitecture() + "/" + platform().getOs(),
+                    String.join(" ", entrypoint(name)), ENVIRONMENT.toString(), USER)) {
+                sha.update((part + "\n").getBytes(UTF_8));
+            }
+            sha.update(Files.readAllBytes(root.resolve(name + ".java")));
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (IOException e) {
+            throw new Failure("cannot read " + root.resolve(name + ".java") + ": " + e.getMessage());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Platform platform() {
+        String arch = System.getProperty("os.arch");
+        return new Platform(arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "amd64", "linux");
+    }
+
+    /**
+     * All at once: each compiles in-process and builds with Jib. An archive already built from the same
+     * inputs (its DIR/name.ref holds the same tag) is kept as is.
+     */
+    static Step.Done<List<Image>> buildAll(Checkout checkout, Path out, String base) throws Exception {
+        Path root = checkout.root();
+        Files.createDirectories(out);
+        var wanted = new ArrayList<Image>();
+        for (String name : checkout.services()) wanted.add(new Image(name, defaultPort(root, name), tag(root, name, base), out.resolve(name + ".tar")));
+        var kept = new ArrayList<String>();
+        for (Image image : wanted) if (image.upToDate()) kept.add(image.name());
+        if (kept.size() < wanted.size()) requireRegistry(base);
+        var builds = new ArrayList<Future<Image>>();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Image image : wanted) {
+                builds.add(kept.contains(image.name()) ? CompletableFuture.completedFuture(image) : pool.submit(() -> image.build(root, base)));
+            }
+        }
+        var images = new ArrayList<Image>();
+        for (var b : builds) {
+            try {
+                images.add(b.get());
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Failure f) throw f;
+                throw new Failure("building images failed: " + e.getCause(), "");
+            }
+        }
+        String refs = String.join(", ", images.stream().map(Image::ref).toList());
+        return new Step.Done<>(images, kept.isEmpty() ? refs : refs + " (" + String.join(", ", kept) + " up to date)");
+    }
+
+    /** The archive is there, and was finished from these very inputs (the .ref file is written last). */
+    boolean upToDate() throws IOException {
+        Path ref = refFile();
+        return Files.isRegularFile(tar) && Files.isRegularFile(ref) && Files.readString(ref).strip().equals(ref());
+    }
+
+    Path refFile() {
+        return tar.resolveSibling(name + ".ref");
+    }
+
+    Image build(Path root, String base) throws Exception {
+        Files.deleteIfExists(refFile()); // from now on the archive is not trusted until it is whole
+        Path classes = Classes.compile(root, name);
+        try {
+            containerize(root.resolve("build/jib-cache"), base, classes);
+        } finally {
+            Classes.delete(classes);
+        }
+        Files.writeString(refFile(), ref() + "\n");
+        return this;
+    }
+
+    void containerize(Path cache, String base, Path classes) throws Exception {
+        var log = new CopyOnWriteArrayList<String>();
+        var containerizer = Containerizer.to(TarImage.at(tar).named(ref()))
+                .setBaseImageLayersCache(cache.resolve("base"))
+                .setApplicationLayersCache(cache.resolve("application"))
+                .setToolName("deploy.java")
+                .addEventHandler(LogEvent.class, e -> {
+                    if (e.getLevel().ordinal() <= LogEvent.Level.WARN.ordinal()) log.add(e.getLevel() + ": " + e.getMessage());
+                });
+        try {
+            from(base)
+                    .setFileEntriesLayers(FileEntriesLayer.builder().setName("classes")
+                            .addEntryRecursive(classes, AbsoluteUnixPath.get("/app")).build())
+                    .setEntrypoint(entrypoint(name))
+                    .setEnvironment(ENVIRONMENT)
+                    .setExposedPorts(Port.tcp(port))
+                    .setUser(USER)
+                    .containerize(containerizer);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw e;
+        } catch (Exception e) {
+            Throwable cause = e;
+            while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
+            String hint = base.contains("://") ? "" : " (no registry reachable? build on a local image: --base-image docker://NAME or tar://PATH)";
+            throw new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, tidy(log));
+        }
+    }
+
+    /** Offline, Jib would retry its pull for a minute and more; a name that does not resolve fails at once. */
+    static void requireRegistry(String base) throws InvalidImageReferenceException {
+        if (base.contains("://") || System.getProperty("https.proxyHost") != null) return;
+        String registry = ImageReference.parse(base).getRegistry();
+        try {
+            InetAddress.getByName(registry);
+        } catch (UnknownHostException e) {
+            throw new Failure("cannot resolve " + registry + " to pull " + base + " (offline?): build on an image this machine has,"
+                    + " with --base-image docker://NAME (Docker's) or tar://PATH (a docker save archive)");
+        }
+    }
+
+    /** Jib's log lines as a person wants them: no colour codes, a retried request once with its count. */
+    static String tidy(List<String> log) {
+        var counts = new LinkedHashMap<String, Integer>();
+        for (String line : log) counts.merge(line.replaceAll("\u001B\\[[;\\d]*m", ""), 1, Integer::sum);
+        var text = new StringBuilder();
+        counts.forEach((line, n) -> text.append(line).append(n > 1 ? " (×" + n + ")" : "").append('\n'));
+        return text.toString();
+    }
+
+    static JibContainerBuilder from(String base) throws InvalidImageReferenceException {
+        if (base.startsWith("docker://")) {
+            var image = DockerDaemonImage.named(base.substring("docker://".length()));
+            // Jib asks the engine with `docker save`; Podman answers the same command.
+            if (Proc.which("docker") == null && Proc.which("podman") != null) image.setDockerExecutable(Proc.which("podman"));
+            return Jib.from(image);
+        }
+        if (base.startsWith("tar://")) return Jib.from(TarImage.at(Path.of(base.substring("tar://".length())).toAbsolutePath()));
+        return Jib.from(RegistryImage.named(base)).setPlatforms(Set.of(platform()));
+    }
+
+    /** --base-image: a registry reference, docker://NAME or tar://PATH, checked before anything runs. */
+    static class BaseConverter implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            try {
+                if (value.startsWith("docker://")) ImageReference.parse(value.substring("docker://".length()));
+                else if (value.startsWith("tar://")) {
+                    Path tar = Path.of(value.substring("tar://".length()));
+                    if (!Files.isRegularFile(tar)) throw new CommandLine.TypeConversionException("no file " + tar.toAbsolutePath() + " (tar://PATH takes a `docker save` archive)");
+                } else ImageReference.parse(value);
+                return value;
+            } catch (InvalidImageReferenceException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not an image reference (e.g. eclipse-temurin:25-jre, docker://NAME, tar://PATH)");
+            }
+        }
+    }
+}

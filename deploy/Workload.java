@@ -1,0 +1,48 @@
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.Yaml;
+
+/** A Deployment (or DaemonSet, StatefulSet) in applied YAML: what to wait for, and how to find its pods. */
+record Workload(String kind, String namespace, String name, String selector) {
+    static final Set<String> KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
+
+    /** The objects of kubectl apply -o yaml, which answers a List of what it applied. */
+    @SuppressWarnings("unchecked")
+    static List<Object> objects(String yaml) {
+        var objects = new ArrayList<Object>();
+        for (Object doc : new Yaml().loadAll(yaml)) {
+            if (doc instanceof Map<?, ?> m && "List".equals(m.get("kind"))) objects.addAll((List<Object>) m.get("items"));
+            else if (doc != null) objects.add(doc);
+        }
+        return objects;
+    }
+
+    /** "13 objects: 1 Namespace, 3 Deployment, ..." in the order kubectl applied them. */
+    static String summary(String yaml) {
+        var kinds = new LinkedHashMap<String, Integer>();
+        List<Object> objects = objects(yaml);
+        for (Object o : objects) if (o instanceof Map<?, ?> m) kinds.merge(String.valueOf(m.get("kind")), 1, Integer::sum);
+        var parts = new ArrayList<String>();
+        kinds.forEach((kind, n) -> parts.add(n + " " + kind));
+        return objects.size() + " objects: " + String.join(", ", parts);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Workload> in(String yaml) {
+        var found = new ArrayList<Workload>();
+        for (Object object : objects(yaml)) {
+            if (!(object instanceof Map<?, ?> m) || !KINDS.contains(m.get("kind"))) continue;
+            var meta = (Map<String, Object>) m.get("metadata");
+            var spec = (Map<String, Object>) m.get("spec");
+            var labels = (Map<String, Object>) ((Map<String, Object>) spec.get("selector")).get("matchLabels");
+            var selector = new StringBuilder();
+            labels.forEach((k, v) -> selector.append(selector.isEmpty() ? "" : ",").append(k).append('=').append(v));
+            found.add(new Workload(((String) m.get("kind")).toLowerCase(), (String) meta.getOrDefault("namespace", "default"),
+                    (String) meta.get("name"), selector.toString()));
+        }
+        return found;
+    }
+}
