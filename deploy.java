@@ -12,6 +12,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
@@ -107,7 +108,7 @@ class deploy implements Callable<Integer> {
             Path root = checkout.root();
             String bound = Failure.format(timeout);
             Tools tools = Step.run("Checking tools",
-                    () -> Tools.check(checkout.lacks(profile.name()), Tools.Need.ENGINE, Tools.Need.KIND, Tools.Need.KUBECTL));
+                    () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());
             boolean exists = kind.exists();
             String reuse = exists ? kind.checkHostPort(port) : null; // a wrong port fails here, before anything changes
@@ -125,14 +126,8 @@ class deploy implements Callable<Integer> {
             Kubectl kubectl = kind.kubectl();
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
                     () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
-            List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")", () -> {
-                Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
-                String applied = kubectl.apply(kustomization);
-                // What was applied, kept beside the kustomization: like the original, up shows what it deployed.
-                Path record = kustomization.resolve("applied.yaml");
-                Files.writeString(record, applied);
-                return new Step.Done<>(Workload.in(applied), Workload.summary(applied) + " (as applied: " + root.relativize(record) + ")");
-            });
+            List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
+                    () -> applyProfile(root, kubectl, images));
             Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> kubectl.rollout(workloads, timeout));
 
@@ -152,6 +147,15 @@ class deploy implements Callable<Integer> {
                     """, url, url, kind.flag(), kind.context(), kind.flag());
             return OK;
         }
+
+        /** The profile with the images' tags; what was applied is kept beside it (like the original, up shows what it deployed). */
+        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images) throws IOException {
+            Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
+            String applied = kubectl.apply(kustomization);
+            Path record = kustomization.resolve("applied.yaml");
+            Files.writeString(record, applied);
+            return new Step.Done<>(Workload.in(applied), Workload.summary(applied) + " (as applied: " + root.relativize(record) + ")");
+        }
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true, description = "Deletes the kind cluster; succeeds when it is already gone.")
@@ -160,7 +164,7 @@ class deploy implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            Tools tools = Tools.check(Tools.Need.ENGINE, Tools.Need.KIND).value();
+            Tools tools = Tools.check(Need.ENGINE, Need.KIND).value();
             Kind kind = new Kind(cluster.name, tools.engine());
             if (!kind.exists()) {
                 System.err.println(" ✓ Cluster " + kind.name() + " is already gone");
@@ -180,7 +184,7 @@ class deploy implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             List<String> services = Checkout.find().services();
-            Tools tools = Tools.check(Tools.Need.ENGINE, Tools.Need.KIND, Tools.Need.KUBECTL).value();
+            Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
             Kind kind = new Kind(cluster.name, tools.engine());
             if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
             System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
@@ -209,7 +213,7 @@ class deploy implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             Checkout checkout = Checkout.find();
-            Tools.check(checkout.lacks(profile.name()), Tools.Need.KUBECTL);
+            Tools.check(checkout.lacks(profile.name()), Need.KUBECTL);
             var tags = new LinkedHashMap<String, String>();
             for (String name : checkout.services()) tags.put(name, Image.tag(checkout.root(), name, base.ref));
             System.out.print(Kubectl.kustomize(Kustomization.write(checkout.root(), profile.name(), tags)));

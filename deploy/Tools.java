@@ -7,9 +7,6 @@ import javax.tools.ToolProvider;
 
 /** The tools on this machine, checked before anything changes: every missing piece is one ERROR line with its fix. */
 record Tools(String engine) {
-    /** What a command needs besides a JDK (which every command needs, to compile the services). */
-    enum Need { ENGINE, KIND, KUBECTL }
-
     static Step.Done<Tools> check(Need... needs) {
         return check(List.of(), needs);
     }
