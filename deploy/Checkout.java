@@ -53,8 +53,8 @@ record Checkout(Path root, List<String> services) {
                 if (Files.isRegularFile(root.resolve(name + ".java"))) services.add(name);
             }
         }
-        if (services.isEmpty()) throw new Failure(BASE + " lists no service: a service is a resource X.yaml there with its"
-                + " source X.java in " + root + " (like hello.yaml and hello.java)");
+        if (services.isEmpty()) throw new Failure(BASE + " lists no service: list each service's X.yaml under its resources,"
+                + " with the service's source X.java in " + root + " (as hello.yaml and hello.java are)");
         return List.copyOf(services);
     }
 
