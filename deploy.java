@@ -31,10 +31,19 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * The commands and the order of their steps. What each step does lives in deploy/, one file per part:
- * Checkout (where the services are), Tools (what is installed), Image (javac + Jib), Kind (the local cluster),
- * Kubectl (apply and wait on any cluster), Http (the proof), LocalRun (no cluster at all), Step and Failure (how it
- * all is printed), Proc (running commands).
+ * The commands, and the order of their steps. What a step does is in deploy/, a file per part:
+ * <pre>
+ *   Checkout         the checkout, and its services (as manifests/base/kustomization.yaml lists them)
+ *   Tools, Need      what this machine has, checked before anything changes
+ *   Classes          a service compiled with javac, in-process
+ *   Image            a service's image, built with Jib and tagged by its inputs
+ *   Kind             the local kind cluster: create, load images, host port, delete
+ *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts, say why one did not
+ *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
+ *   Http             the proof: what the URL answers
+ *   LocalRun         the services as JVMs on this machine, no cluster
+ *   Step, Failure    how steps and errors are printed;  Proc: commands run, bounded, output kept
+ * </pre>
  */
 @Command(name = "jbang deploy.java", mixinStandardHelpOptions = true, version = "deploy.java 1",
         description = {"Builds hello, world and joiner into images and runs them on a local kind cluster.",
