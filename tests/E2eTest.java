@@ -7,8 +7,12 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -67,8 +71,49 @@ class E2eTest {
         up = true;
     }
 
+    /**
+     * The cluster's own API server checks every object both profiles and the ingress controller
+     * render: field names, types and keyed lists (kubectl validates strictly), admission, and the
+     * namespace's restricted Pod Security, which warns about a pod template that breaks it.
+     */
     @Test
     @Order(2)
+    void the_api_server_accepts_all_that_both_profiles_render_without_a_warning() throws IOException {
+        requireUp();
+        var profiles = new ArrayList<String>();
+        for (String profile : List.of("dev", "prod")) {
+            var r = Support.run(List.of("jbang", "deploy.java", "render", "--profile", profile, "--base-image", "docker://" + Lab.BASE_IMAGE),
+                    Map.of(), Duration.ofMinutes(3));
+            assertEquals(0, r.exit(), "render --profile " + profile + ":\n" + r.both());
+            profiles.add(r.out());
+        }
+        var ingress = Support.run(List.of("kubectl", "kustomize", "manifests/ingress"), Map.of(), Duration.ofMinutes(1));
+        assertEquals(0, ingress.exit(), ingress.both());
+        var all = dryRun(String.join("---\n", profiles.getFirst(), profiles.getLast(), ingress.out()));
+        assertEquals(0, all.exit(), all.both());
+        assertEquals("", all.err(), "warnings from the API server");
+        assertTrue(all.out().lines().allMatch(l -> l.endsWith("(server dry run)")), all.out());
+
+        // Not vacuous: a misspelt field is refused, and a pod template that breaks restricted is warned about.
+        var typo = dryRun(profiles.getFirst().replace("imagePullPolicy:", "imagePullPolicyy:"));
+        assertTrue(typo.exit() != 0 && typo.err().contains("unknown field"), typo.both());
+        var root = dryRun(profiles.getFirst().replace("runAsNonRoot: true", "runAsNonRoot: false"));
+        assertEquals(0, root.exit(), root.both());
+        assertTrue(root.err().contains("would violate PodSecurity \"restricted"), root.both());
+    }
+
+    static Support.Result dryRun(String yaml) throws IOException {
+        Path file = Files.createTempFile("e2e-dry-run", ".yaml");
+        try {
+            Files.writeString(file, yaml);
+            return LAB.kubectl("apply", "--dry-run=server", "-f", file.toString());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    @Order(3)
     void a_second_up_changes_nothing_and_takes_under_15_s() {
         requireUp();
         String before = pods();
@@ -82,7 +127,7 @@ class E2eTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void a_rolling_restart_of_each_Deployment_under_load_fails_no_request() throws Exception {
         requireUp();
         var stop = new AtomicBoolean();
@@ -128,7 +173,7 @@ class E2eTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void hello_is_unreachable_from_a_pod_in_another_namespace() {
         requireUp();
         String ns = "e2e-probe";
@@ -148,7 +193,7 @@ class E2eTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void a_privileged_pod_is_rejected_in_the_app_namespace() {
         requireUp();
         var r = LAB.kubectl("-n", NAMESPACE, "run", "privileged", "--image", PROBE_IMAGE, "--image-pull-policy=Never",
@@ -158,7 +203,7 @@ class E2eTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void status_reports_all_ready() {
         requireUp();
         var r = LAB.deploy(Duration.ofMinutes(2), "status");
@@ -167,7 +212,7 @@ class E2eTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void down_removes_the_cluster_and_a_second_down_succeeds() {
         requireUp();
         var first = LAB.deploy(Duration.ofMinutes(5), "down");
