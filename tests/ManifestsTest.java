@@ -3,45 +3,33 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * manifests/: what {@code kubectl kustomize} renders for both profiles and for the
- * ingress controller, checked object by object. (E2eTest has a real API server check
+ * manifests/base and the overlays: what {@code kubectl kustomize} renders for both
+ * profiles, checked object by object (the way in, Ingress and Traefik: IngressTest). (E2eTest has a real API server check
  * them all against Kubernetes' own schema with {@code kubectl apply --dry-run=server}.)
  */
-class ManifestsTest {
-    static final Path MANIFESTS = Support.ROOT.resolve("manifests");
+class ManifestsTest extends Manifests {
     static final List<String> SERVICES = Support.SERVICES;
-    static final String NAME = "app.kubernetes.io/name";
-    static final String PART_OF = "app.kubernetes.io/part-of";
-    static final String COMPONENT = "app.kubernetes.io/component";
-    static final String TRAEFIK_IMAGE = "docker.io/library/traefik:v3.6.12";
 
     @TempDir
     Path tmp;
 
     @Test
-    void both_profiles_and_the_ingress_controller_render() {
+    void both_profiles_render_every_service_in_the_app_namespace() {
         for (String profile : List.of("dev", "prod")) {
             var objects = overlay(profile);
             for (String s : SERVICES) {
@@ -58,9 +46,6 @@ class ManifestsTest {
                 assertEquals("hello-world", labels(o).get(PART_OF), profile + " " + id(o));
             }
         }
-        var ingress = ingressController();
-        find(ingress, "Deployment", "traefik");
-        find(ingress, "IngressClass", "traefik");
     }
 
     /** The rule the tests and deploy.java share: a listed X.yaml with an X.java at the root is a service. */
@@ -285,99 +270,6 @@ class ManifestsTest {
         }
     }
 
-    @Test
-    void the_ingress_routes_everything_to_joiner_through_the_traefik_class() {
-        var ingress = find(overlay("dev"), "Ingress", "hello-world");
-        assertEquals("traefik", at(ingress, "spec.ingressClassName"));
-        var rules = list(at(ingress, "spec.rules"));
-        assertEquals(1, rules.size());
-        assertNull(map(rules.get(0)).get("host"), "any host: localhost, 127.0.0.1 or a name");
-        assertEquals(List.of(Map.of("path", "/", "pathType", "Prefix",
-                        "backend", Map.of("service", Map.of("name", "joiner", "port", Map.of("name", "http"))))),
-                at(rules.get(0), "http.paths"));
-        var ingressClass = find(ingressController(), "IngressClass", "traefik");
-        assertEquals("traefik.io/ingress-controller", at(ingressClass, "spec.controller"));
-    }
-
-    @Test
-    void the_ingress_controller_is_pinned_least_privileged_and_on_the_labelled_node() {
-        var objects = ingressController();
-        var ns = find(objects, "Namespace", "traefik");
-        // hostPort is beyond even "baseline", so this namespace cannot be restricted.
-        assertEquals("privileged", labels(ns).get("pod-security.kubernetes.io/enforce"));
-
-        var d = find(objects, "Deployment", "traefik");
-        assertEquals("traefik", at(d, "metadata.namespace"));
-        assertEquals(Map.of(NAME, "traefik"), at(d, "spec.selector.matchLabels"));
-        assertEquals(0, at(d, "spec.strategy.rollingUpdate.maxSurge"), "a surge pod could never bind the taken hostPort");
-        var spec = map(at(d, "spec.template.spec"));
-        assertEquals(Map.of("ingress-ready", "true"), spec.get("nodeSelector"));
-        assertTrue(list(spec.get("tolerations")).contains(Map.of("key", "node-role.kubernetes.io/control-plane",
-                "operator", "Exists", "effect", "NoSchedule")));
-        var c = container(d);
-        assertEquals(TRAEFIK_IMAGE, c.get("image"));
-        var args = list(c.get("args"));
-        for (String arg : List.of("--providers.kubernetesingress=true", "--providers.kubernetesingress.ingressclass=traefik",
-                "--providers.kubernetesingress.allowemptyservices=true", "--entrypoints.web.address=:8000", "--ping=true", "--global.checknewversion=false",
-                "--global.sendanonymoususage=false")) {
-            assertTrue(args.contains(arg), arg + " in " + args);
-        }
-        assertFalse(args.stream().anyMatch(a -> a.toString().startsWith("--api")), "no dashboard");
-        var web = map(list(c.get("ports")).get(0));
-        assertEquals(Map.of("name", "web", "containerPort", 8000, "hostPort", kindPortMapping().get("containerPort"), "protocol", "TCP"), web,
-                "Traefik's hostPort is the kind node port that the host port maps to");
-        assertEquals(Map.of("path", "/ping", "port", "ping"), at(c, "readinessProbe.httpGet"));
-        assertNotNull(at(c, "resources.requests.cpu"));
-        assertNotNull(at(c, "resources.limits.memory"));
-
-        // The same hardening block as the app's pods: non-root needs no capability
-        // because it listens on 8000; hostPort maps the node's port 80 to it.
-        var app = find(overlay("dev"), "Deployment", "hello");
-        assertEquals(at(app, "spec.template.spec.securityContext"), spec.get("securityContext"));
-        assertEquals(container(app).get("securityContext"), c.get("securityContext"));
-        assertEquals(true, spec.get("automountServiceAccountToken"), "it watches the API");
-        assertEquals("traefik", spec.get("serviceAccountName"));
-
-        // RBAC: read-only list/watch on what the Ingress provider watches, plus Ingress status.
-        var role = find(objects, "ClusterRole", "traefik-ingress");
-        var granted = new ArrayList<String>();
-        for (var rule : list(role.get("rules"))) {
-            for (var group : list(map(rule).get("apiGroups"))) {
-                for (var resource : list(map(rule).get("resources"))) {
-                    granted.add(group + "/" + resource + " " + map(rule).get("verbs"));
-                }
-            }
-        }
-        assertEquals(Set.of(
-                "networking.k8s.io/ingresses [list, watch]",
-                "networking.k8s.io/ingressclasses [list, watch]",
-                "networking.k8s.io/ingresses/status [update]",
-                "/services [list, watch]",
-                "/secrets [list, watch]",
-                "discovery.k8s.io/endpointslices [list, watch]",
-                "/nodes [list, watch]"), new HashSet<>(granted), granted.toString());
-        var binding = find(objects, "ClusterRoleBinding", "traefik-ingress");
-        assertEquals(Map.of("apiGroup", "rbac.authorization.k8s.io", "kind", "ClusterRole", "name", "traefik-ingress"), binding.get("roleRef"));
-        assertEquals(List.of(Map.of("kind", "ServiceAccount", "name", "traefik", "namespace", "traefik")), binding.get("subjects"));
-        find(objects, "ServiceAccount", "traefik");
-    }
-
-    @Test
-    void the_kind_cluster_has_one_labelled_node_mapping_host_port_80() {
-        var config = map(Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst());
-        assertEquals("Cluster", config.get("kind"));
-        assertEquals("kind.x-k8s.io/v1alpha4", config.get("apiVersion"));
-        var nodes = list(config.get("nodes"));
-        assertEquals(1, nodes.size());
-        var node = map(nodes.get(0));
-        assertEquals("control-plane", node.get("role"));
-        assertEquals(Map.of("ingress-ready", "true"), node.get("labels"));
-        var mapping = kindPortMapping();
-        assertEquals(80, mapping.get("containerPort"));
-        assertEquals(80, mapping.get("hostPort"), "deploy.java's --port default");
-        assertNull(node.get("image"), "the node image is kind's default or deploy.java's --node-image");
-    }
-
     /** What deploy.java does: a kustomization on top of an overlay that sets each image's tag. */
     @Test
     void tagging_the_images_leaves_no_untagged_or_latest_image() throws IOException {
@@ -392,100 +284,6 @@ class ManifestsTest {
                 assertEquals(at(d, "metadata.name") + ":0123abcd", container(d).get("image"), profile);
             }
         }
-        for (var d : all(ingressController(), "Deployment")) {
-            String image = container(d).get("image").toString();
-            assertTrue(image.matches(".+:v?\\d+\\.\\d+\\.\\d+") , image + " is pinned to a release");
-        }
-    }
-
-    // ---- rendering ----
-
-    private static final Map<Path, List<Map<String, Object>>> RENDERED = new ConcurrentHashMap<>();
-
-    static List<Map<String, Object>> overlay(String profile) {
-        return render(MANIFESTS.resolve("overlays/" + profile));
-    }
-
-    static List<Map<String, Object>> ingressController() {
-        return render(MANIFESTS.resolve("ingress"));
-    }
-
-    /** {@code kubectl kustomize DIR}, parsed; each directory is rendered once per run. */
-    static List<Map<String, Object>> render(Path dir) {
-        assumeTrue(Support.which("kubectl") != null, "kubectl is not on PATH, and its built-in Kustomize renders the manifests");
-        return RENDERED.computeIfAbsent(dir, d -> {
-            var r = Support.run(List.of("kubectl", "kustomize", d.toString()), Map.of(), Duration.ofSeconds(60));
-            assertEquals(0, r.exit(), "kubectl kustomize " + d + " failed:\n" + r.err());
-            return Support.yaml(r.out()).stream().map(ManifestsTest::map).toList();
-        });
-    }
-
-    // ---- reading objects ----
-
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> map(Object o) {
-        return (Map<String, Object>) o;
-    }
-
-    @SuppressWarnings("unchecked")
-    static List<Object> list(Object o) {
-        return (List<Object>) o;
-    }
-
-    /** The value at a dotted path of map keys ("spec.template.spec"), or null. */
-    static Object at(Object node, String path) {
-        for (String key : path.split("\\.")) {
-            if (!(node instanceof Map<?, ?> m)) return null;
-            node = m.get(key);
-        }
-        return node;
-    }
-
-    static String kind(Map<String, Object> o) {
-        return (String) o.get("kind");
-    }
-
-    static String id(Map<String, Object> o) {
-        return kind(o) + " " + at(o, "metadata.name");
-    }
-
-    static Map<String, Object> labels(Map<String, Object> o) {
-        var labels = at(o, "metadata.labels");
-        return labels == null ? Map.of() : map(labels);
-    }
-
-    static List<Map<String, Object>> all(List<Map<String, Object>> objects, String kind) {
-        return objects.stream().filter(o -> kind.equals(kind(o))).toList();
-    }
-
-    static Map<String, Object> find(List<Map<String, Object>> objects, String kind, String name) {
-        return all(objects, kind).stream().filter(o -> name.equals(at(o, "metadata.name"))).findFirst()
-                .orElseGet(() -> fail("no " + kind + " " + name + " among " + objects.stream().map(ManifestsTest::id).toList()));
-    }
-
-    static Map<String, Object> container(Map<String, Object> workload) {
-        return map(list(at(workload, "spec.template.spec.containers")).get(0));
-    }
-
-    /** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env. */
-    static Map<String, String> environment(List<Map<String, Object>> objects, Map<String, Object> container) {
-        var env = new LinkedHashMap<String, String>();
-        for (var from : list(container.getOrDefault("envFrom", List.of()))) {
-            var cm = find(objects, "ConfigMap", (String) at(from, "configMapRef.name"));
-            map(cm.get("data")).forEach((k, v) -> env.put(k, (String) v));
-        }
-        for (var e : list(container.getOrDefault("env", List.of()))) {
-            Object value = map(e).get("value");
-            assertTrue(value instanceof String, "env " + map(e).get("name") + " must be text, is " + value);
-            env.put((String) map(e).get("name"), (String) value);
-        }
-        return env;
-    }
-
-    static Map<String, Object> kindPortMapping() {
-        var config = Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst();
-        var node = map(list(map(config).get("nodes")).get(0));
-        return map(list(node.get("extraPortMappings")).get(0));
     }
 
     static String describePeer(Map<String, Object> peer) {
@@ -497,32 +295,5 @@ class ManifestsTest {
         assertFalse(parts.isEmpty(), "a peer that allows everything: " + peer);
         assertTrue(peer.keySet().stream().allMatch(k -> k.equals("namespaceSelector") || k.equals("podSelector")), "ipBlock peers: " + peer);
         return String.join(" ", parts);
-    }
-
-    @SuppressWarnings("unchecked")
-    static <T> T deepCopy(T node) {
-        if (node instanceof Map<?, ?> m) {
-            var copy = new LinkedHashMap<Object, Object>();
-            m.forEach((k, v) -> copy.put(k, deepCopy(v)));
-            return (T) copy;
-        }
-        if (node instanceof List<?> l) {
-            var copy = new ArrayList<Object>();
-            l.forEach(v -> copy.add(deepCopy(v)));
-            return (T) copy;
-        }
-        return node;
-    }
-
-    // ---- files ----
-
-    static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> files = Files.walk(from)) {
-            for (Path f : files.toList()) {
-                Path target = to.resolve(from.relativize(f).toString());
-                if (Files.isDirectory(f)) Files.createDirectories(target);
-                else Files.copy(f, target);
-            }
-        }
     }
 }
