@@ -35,8 +35,6 @@ class E2eTest {
     static final Lab LAB = new Lab("hello-world-e2e");
     static final String NAMESPACE = "hello-world";
     static final URI URL = URI.create("http://localhost/");
-    /** An image already on the lab's node that has curl: kube-proxy's is Debian with the node's packages. */
-    static final String PROBE_IMAGE = "registry.k8s.io/kube-proxy:v1.34.4";
 
     static boolean started, up;
 
@@ -62,7 +60,7 @@ class E2eTest {
     void up_from_no_cluster_serves_Hello_World_through_the_ingress() {
         assumeTrue(missing == null, missing);
         long t = System.nanoTime();
-        var r = LAB.up(Duration.ofMinutes(12));
+        var r = LAB.up(Duration.ofMinutes(12), "--timeout", "5m");
         System.out.printf("    e2e: cold up took %ds%n", seconds(t));
         assertEquals(0, r.exit(), "up failed:\n" + r.both());
         var answer = Support.get(URL);
@@ -118,7 +116,7 @@ class E2eTest {
         requireUp();
         String before = pods();
         long t = System.nanoTime();
-        var r = LAB.up(Duration.ofMinutes(5));
+        var r = LAB.up(Duration.ofMinutes(5), "--timeout", "5m");
         double took = (System.nanoTime() - t) / 1e9;
         System.out.printf("    e2e: warm up took %.1fs%n", took);
         assertEquals(0, r.exit(), "second up failed:\n" + r.both());
@@ -181,7 +179,7 @@ class E2eTest {
         // A control first (the API server, which no policy guards), so a broken probe is not taken for a policy.
         String script = "curl -sk -o /dev/null -m 5 -w 'control %{http_code}\\n' https://kubernetes.default.svc/livez;"
                 + " curl -s -m 5 -w ' %{http_code}\\n' http://hello." + NAMESPACE + ".svc:3000/ && echo reached || echo unreachable";
-        var run = LAB.kubectl("-n", ns, "run", "probe", "--image", PROBE_IMAGE, "--image-pull-policy=Never", "--restart=Never",
+        var run = LAB.kubectl("-n", ns, "run", "probe", "--image", LAB.probeImage(), "--image-pull-policy=Never", "--restart=Never",
                 "--command", "--", "bash", "-c", script);
         assertEquals(0, run.exit(), run.both());
         var done = LAB.kubectl("-n", ns, "wait", "pod/probe", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s");
@@ -196,7 +194,7 @@ class E2eTest {
     @Order(6)
     void a_privileged_pod_is_rejected_in_the_app_namespace() {
         requireUp();
-        var r = LAB.kubectl("-n", NAMESPACE, "run", "privileged", "--image", PROBE_IMAGE, "--image-pull-policy=Never",
+        var r = LAB.kubectl("-n", NAMESPACE, "run", "privileged", "--image", LAB.probeImage(), "--image-pull-policy=Never",
                 "--restart=Never", "--privileged", "--dry-run=server", "--command", "--", "true");
         assertFalse(r.exit() == 0, "a privileged pod was admitted:\n" + r.both());
         assertTrue(r.err().contains("violates PodSecurity \"restricted"), r.both());

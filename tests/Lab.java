@@ -20,7 +20,7 @@ import java.util.Map;
  * <pre>{@code
  * static final Lab LAB = new Lab("hello-world-e2e");   // or new Lab(name, "hello-world-lab/node:v1.37.0", "kind")
  * String missing = LAB.missing(80);                     // null, or why the class must skip
- * LAB.up(Duration.ofMinutes(12), "--profile", "prod");  // jbang deploy.java up --node-image … --cluster …
+ * LAB.up(Duration.ofMinutes(12), "--profile", "prod");  // jbang deploy.java up --node-image … --base-image … --profile prod --cluster …
  * LAB.kubectl("get", "pods", "-A");                     // kubectl --context kind-<cluster> …
  * }</pre>
  */
@@ -44,6 +44,11 @@ final class Lab {
 
     String context() {
         return "kind-" + cluster;
+    }
+
+    /** An image already on the node that has bash and curl: kube-proxy's, of the node's Kubernetes version. */
+    String probeImage() {
+        return "registry.k8s.io/kube-proxy:" + nodeImage.substring(nodeImage.lastIndexOf(':') + 1);
     }
 
     /**
@@ -77,9 +82,9 @@ final class Lab {
         return Support.run(command, kindOnPath(), timeout);
     }
 
-    /** {@code deploy.java up} on the lab's node and base images, bounded to 5 minutes per wait inside. */
+    /** {@code deploy.java up ARGS} on the lab's node and base images. */
     Support.Result up(Duration timeout, String... args) {
-        var command = new ArrayList<>(List.of("up", "--node-image", nodeImage, "--base-image", "docker://" + BASE_IMAGE, "--timeout", "5m"));
+        var command = new ArrayList<>(List.of("up", "--node-image", nodeImage, "--base-image", "docker://" + BASE_IMAGE));
         command.addAll(List.of(args));
         return deploy(timeout, command.toArray(String[]::new));
     }

@@ -22,7 +22,7 @@ import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 
-/** What every test class shares: where the repository is, how to run things, one HTTP client. */
+/** What every test class shares: where the repository is, its services and their ports, how to run things, one HTTP client. */
 final class Support {
     private Support() {}
 
