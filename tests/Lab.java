@@ -62,7 +62,7 @@ final class Lab {
         if (unavailable != null && !unavailable.isBlank()) return unavailable;
         for (String tool : List.of("docker", kind, "kubectl", "jbang")) {
             if (tool.contains("/") ? !Files.isExecutable(Path.of(tool)) : Support.which(tool) == null) {
-                return tool + " is not on PATH (the lab: .ci/lab/build, see .ci/lab/README.md)";
+                return tool + (tool.contains("/") ? " is not there" : " is not on PATH") + " (the lab: .ci/lab/build, see .ci/lab/README.md)";
             }
         }
         for (String image : List.of(nodeImage, BASE_IMAGE)) {
