@@ -224,19 +224,13 @@ class ServicesTest {
     void joiner_asks_both_upstreams_at_once() {
         try (var hello = new Upstream("Hello"); var world = new Upstream("World");
              var joiner = joiner(hello.hostPort(), world.hostPort(), Map.of("UPSTREAM_TIMEOUT_MS", "10000"))) {
-            assertEquals("Hello World", Support.get(joiner.url).body(), "warm-up: connections open");
-            // Each upstream answers only once it has met the other (or 500 after 5 s), then takes 500 ms:
-            // asked one after the other, joiner gets a 500; asked at once, "Hello World" in about 500 ms.
+            // Each upstream answers only once it has met the other (else 500 after 5 s): asked one after
+            // the other, joiner gets a 500 and answers 502; asked at once, both answer 200.
             var meeting = new CountDownLatch(2);
-            for (var u : List.of(hello, world)) {
-                u.meeting = meeting;
-                u.delay = Duration.ofMillis(500);
-            }
-            long start = System.nanoTime();
+            hello.meeting = meeting;
+            world.meeting = meeting;
             var r = Support.get(joiner.url);
-            long took = millisSince(start);
             assertEquals("Hello World", r.body(), "both upstreams were asked at once");
-            assertTrue(took < 1000, "two 500 ms upstreams answered in " + took + " ms, not the sum");
         }
     }
 
@@ -362,7 +356,6 @@ class ServicesTest {
         final CountDownLatch arrived = new CountDownLatch(1);
         volatile int status = 200;
         volatile CountDownLatch hold, meeting;
-        volatile Duration delay = Duration.ZERO;
 
         Upstream(String body) {
             try {
@@ -381,7 +374,6 @@ class ServicesTest {
                         if (!meeting.await(5, TimeUnit.SECONDS)) answer = 500;
                     }
                     if (hold != null) hold.await(60, TimeUnit.SECONDS);
-                    Thread.sleep(delay);
                     byte[] bytes = body.getBytes(UTF_8);
                     exchange.sendResponseHeaders(answer, bytes.length);
                     exchange.getResponseBody().write(bytes);
