@@ -37,7 +37,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT,
+ * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT, VERSION,
  * HELLO_SERVICE, WORLD_SERVICE, UPSTREAM_TIMEOUT_MS, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG.
  */
 class joiner {
@@ -74,11 +74,14 @@ class joiner {
     static volatile boolean stopping;
     static Upstream hello, world;
     static int timeout;
+    static String versionHeader;
 
     public static void main(String[] args) throws IOException {
         InetAddress host = host();
         int port = number("PORT", DEFAULT_PORT, 0, 65535);
         int grace = number("SHUTDOWN_GRACE_SECONDS", 10, 0, 3600);
+        String version = version();
+        versionHeader = NAME + "=" + Objects.requireNonNullElse(version, "unversioned");
         boolean accessLog = "true".equalsIgnoreCase(System.getenv("ACCESS_LOG")); // off: a line per request costs ~10%
         hello = upstream("hello", "HELLO_SERVICE", "localhost:3000");
         world = upstream("world", "WORLD_SERVICE", "localhost:3001");
@@ -111,7 +114,8 @@ class joiner {
             server.stop(grace); // closes the listener, then waits ≤ grace for requests in flight
             Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
         }));
-        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/");
+        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/ "
+                + (version == null ? "(unversioned: VERSION is not set)" : "(version " + version + ")"));
     }
 
     // ---- handlers
@@ -120,6 +124,7 @@ class joiner {
         // close() drains what is left of a request body (the JDK server keeps ≤ 64 KiB, then drops the connection).
         try (exchange) {
             exchange.getResponseHeaders().set("X-Request-Id", requestId(exchange));
+            exchange.getResponseHeaders().set("X-Version", versionHeader);
             switch (exchange.getRequestURI().getPath()) {
                 case "/" -> answer(exchange, joiner::join);
                 case "/healthz" -> answer(exchange, ex -> send(ex, 200, ALIVE));
@@ -138,6 +143,9 @@ class joiner {
         var fromHello = hello.ask(id, deadline);
         var fromWorld = world.ask(id, deadline);
         Reply h = fromHello.get(), w = fromWorld.get();
+        // Which code made this answer: each upstream's own X-Version as it came, so a longer chain shows whole.
+        exchange.getResponseHeaders().set("X-Version", versionHeader + ", "
+                + Objects.requireNonNullElse(h.version, "hello=unknown") + ", " + Objects.requireNonNullElse(w.version, "world=unknown"));
         if (h.failure == null && w.failure == null) {
             byte[] body = new byte[h.body.length + 1 + w.body.length];
             System.arraycopy(h.body, 0, body, 0, h.body.length);
@@ -164,10 +172,10 @@ class joiner {
 
     // ---- upstreams
 
-    /** What an upstream answered: a 2xx body, or why not in a few words. */
-    record Reply(byte[] body, String failure, boolean timedOut) {
+    /** What an upstream answered: a 2xx body, or why not in a few words; its X-Version either way, when it sent one. */
+    record Reply(byte[] body, String version, String failure, boolean timedOut) {
         static Reply failed(String why, boolean timedOut) {
-            return new Reply(null, why, timedOut);
+            return new Reply(null, null, why, timedOut);
         }
     }
 
@@ -291,6 +299,7 @@ class joiner {
             int status;
             long length = -1;
             boolean chunked = false, close;
+            String version = null;
             try {
                 do { // a 1xx answer is interim: the real one follows
                     String statusLine = line(deadline);
@@ -306,16 +315,17 @@ class joiner {
                             case "content-length" -> length = Long.parseUnsignedLong(value);
                             case "transfer-encoding" -> chunked = value.toLowerCase().endsWith("chunked");
                             case "connection" -> close |= value.toLowerCase().contains("close");
+                            case "x-version" -> version = Objects.requireNonNullElse(version, value);
                             default -> {}
                         }
                     }
                 } while (status < 200);
                 // joiner answers 502 to anything but a 2xx, so the body is not read and the connection not reused.
-                if (status / 100 != 2) return new Reply(null, "answered " + status, false);
+                if (status / 100 != 2) return new Reply(null, version, "answered " + status, false);
                 byte[] body = status == 204 ? new byte[0] : chunked ? chunked(deadline)
                         : length >= 0 ? exactly(length, deadline) : untilClosed(deadline);
                 reusable = !close && (chunked || length >= 0);
-                return new Reply(body, null, false);
+                return new Reply(body, version, null, false);
             } catch (NumberFormatException e) {
                 throw new ProtocolException("sent a malformed status, length or chunk size");
             }
@@ -448,6 +458,14 @@ class joiner {
         System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
                 + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
+    }
+
+    /** VERSION: which code this is (deploy.java passes the image's content tag); unset when run from source. */
+    static String version() {
+        String value = System.getenv("VERSION");
+        if (value == null || value.isBlank()) return null;
+        if (value.matches("[A-Za-z0-9._-]{1,64}")) return value;
+        throw fail(BAD_CONFIG, "VERSION=\"" + value + "\" is not 1 to 64 letters, digits, '.', '_' or '-' (unset it for unversioned)");
     }
 
     /** HOST unset: loopback only. Empty, 0.0.0.0 or :: (what containers need): every interface. */

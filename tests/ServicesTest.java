@@ -48,13 +48,15 @@ class ServicesTest {
     void answers_every_endpoint_logs_on_request_and_exits_0_on_sigterm(String name) throws Exception {
         String body = name.equals("hello") ? "Hello" : "World";
         try (var s = Support.Service.start(name, Map.of("PORT", "0", "ACCESS_LOG", "true"))) {
-            assertTrue(s.lines.getFirst().matches(name + " listening on http://127\\.0\\.0\\.1:\\d+/"), s.lines.toString());
+            assertTrue(s.lines.getFirst().matches(name + " listening on http://127\\.0\\.0\\.1:\\d+/ \\(unversioned: VERSION is not set\\)"),
+                    s.lines.toString());
 
             var root = Support.send(request(s.url).header("X-Request-Id", "trace-7").build());
             assertEquals(200, root.statusCode());
             assertEquals(body, root.body());
             assertEquals("text/plain; charset=utf-8", root.headers().firstValue("Content-Type").orElse(""));
             assertEquals("trace-7", root.headers().firstValue("X-Request-Id").orElse(""), "the request id is echoed");
+            assertEquals(name + "=unversioned", root.headers().firstValue("X-Version").orElse(""));
 
             var head = Support.send(request(s.url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
             assertEquals(200, head.statusCode());
@@ -98,6 +100,9 @@ class ServicesTest {
         "joiner, WORLD_SERVICE, ftp://world:3001/",
         "joiner, HELLO_SERVICE, hello:99999",
         "joiner, UPSTREAM_TIMEOUT_MS, 0",
+        "hello, VERSION, has space",
+        "world, VERSION, a/b",
+        "joiner, VERSION, 0123456789012345678901234567890123456789012345678901234567890123456789",
     })
     void bad_configuration_exits_2_with_one_line_naming_variable_and_value(String name, String variable, String value) {
         long start = System.nanoTime();
@@ -450,6 +455,50 @@ class ServicesTest {
         }
     }
 
+    // ---- versions (issue 11)
+
+    @Test
+    void every_answer_names_the_versions_that_made_it() {
+        try (var hello = Support.Service.start("hello", Map.of("PORT", "0", "VERSION", "4771a94d75f7f068"));
+             var world = Support.Service.start("world", Map.of("PORT", "0", "VERSION", "w.2_b-3"));
+             var joiner = Support.Service.start("joiner", Map.of("PORT", "0", "VERSION", "j1",
+                     "HELLO_SERVICE", hello.hostPort(), "WORLD_SERVICE", world.hostPort()))) {
+            assertTrue(hello.lines.getFirst().endsWith("/ (version 4771a94d75f7f068)"), hello.lines.toString());
+            assertTrue(joiner.lines.getFirst().endsWith("/ (version j1)"), joiner.lines.toString());
+            assertEquals("hello=4771a94d75f7f068", version(Support.get(hello.url)));
+            assertEquals("hello=4771a94d75f7f068", version(Support.get(hello.url.resolve("/nope"))));
+            assertEquals("world=w.2_b-3", version(Support.get(world.url.resolve("/readyz"))));
+            assertEquals("joiner=j1, hello=4771a94d75f7f068, world=w.2_b-3", version(Support.get(joiner.url)));
+            var head = Support.send(request(joiner.url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+            assertEquals("joiner=j1, hello=4771a94d75f7f068, world=w.2_b-3", version(head));
+            for (String path : List.of("/healthz", "/readyz", "/nope")) assertEquals("joiner=j1", version(Support.get(joiner.url.resolve(path))));
+            var put = Support.send(request(joiner.url).PUT(HttpRequest.BodyPublishers.noBody()).build());
+            assertEquals("joiner=j1", version(put), "405: no upstream was asked");
+        }
+    }
+
+    @Test
+    void joiner_copies_an_upstreams_version_as_is_and_says_unknown_when_there_is_none() throws IOException {
+        int closedPort;
+        try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        try (var chain = new Upstream("Hello"); var plain = new Upstream("World");
+             var joiner = joiner(chain.hostPort(), plain.hostPort(), Map.of());
+             var failing = joiner(chain.hostPort(), "127.0.0.1:" + closedPort, Map.of("VERSION", "v2"))) {
+            chain.version = "joiner=a, hello=b, world=c";
+            assertEquals("joiner=unversioned, joiner=a, hello=b, world=c, world=unknown", version(Support.get(joiner.url)));
+            var down = Support.get(failing.url);
+            assertEquals(502, down.statusCode());
+            assertEquals("joiner=v2, joiner=a, hello=b, world=c, world=unknown", version(down));
+            chain.status = 503;
+            var error = Support.get(joiner.url);
+            assertEquals(502, error.statusCode());
+            assertEquals("joiner=unversioned, joiner=a, hello=b, world=c, world=unknown", version(error),
+                    "an upstream that answered an error still says which code it is");
+        }
+    }
+
     @Test
     void sigterm_turns_readiness_503_and_lets_the_request_in_flight_finish_with_200() throws Exception {
         try (var hello = new Upstream("Hello"); var world = new Upstream("World");
@@ -572,6 +621,7 @@ class ServicesTest {
         final CountDownLatch arrived = new CountDownLatch(1);
         volatile int status = 200;
         volatile CountDownLatch hold, meeting;
+        volatile String version;
 
         Upstream(String body) {
             try {
@@ -591,6 +641,7 @@ class ServicesTest {
                     }
                     if (hold != null) hold.await(60, TimeUnit.SECONDS);
                     byte[] bytes = body.getBytes(UTF_8);
+                    if (version != null) exchange.getResponseHeaders().set("X-Version", version);
                     exchange.sendResponseHeaders(answer, bytes.length);
                     exchange.getResponseBody().write(bytes);
                 } catch (InterruptedException e) {
@@ -689,6 +740,9 @@ class ServicesTest {
         return ("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body).getBytes(ISO_8859_1);
     }
 
+    static String version(HttpResponse<String> r) {
+        return r.headers().firstValue("X-Version").orElse("(none)");
+    }
 
     static Support.Service joiner(String hello, String world, Map<String, String> more) {
         var env = new HashMap<>(Map.of("PORT", "0", "HELLO_SERVICE", hello, "WORLD_SERVICE", world));
