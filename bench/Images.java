@@ -1,295 +1,144 @@
-import java.io.BufferedInputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
+import java.io.*;
+import java.nio.file.*;
+import java.time.Duration;
+import java.util.*;
+import java.util.regex.*;
+import java.util.stream.Stream;
+import java.util.zip.*;
+import org.apache.commons.compress.archivers.tar.*;
 
 /**
- * Sizes of image tarballs as {@code jbang deploy.java images} writes them: Docker's
- * {@code docker save} layout (manifest.json) or an OCI layout (index.json, blobs/).
- * Compressed is what a registry stores and a node pulls; uncompressed is what it unpacks.
+ * How a service's JVM runs in its pod, read from where that is decided, so nothing is typed twice: the image's flags
+ * ({@code JVM_FLAGS = List.of(...)} in deploy.java or deploy/*.java) and the container's memory limit (manifests/base/NAME.yaml).
+ * A JVM sizes itself from the memory it sees: in a pod the limit, here the whole host, so the limit is handed over as
+ * -XX:MaxRAM; below 1792 MiB HotSpot also picks Serial GC, which MaxRAM alone does not do.
  */
-final class Images {
-    private Images() {}
-
-    record Layer(String name, long compressed, long uncompressed) {}
-
-    record Image(String file, List<Layer> layers) {
-        long compressed() { return layers.stream().mapToLong(Layer::compressed).sum(); }
-        long uncompressed() { return layers.stream().mapToLong(Layer::uncompressed).sum(); }
+record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sources) {
+    static Pod read(Path root) throws IOException {
+        var sources = new ArrayList<String>();
+        List<String> flags = List.of();
+        List<Path> files;
+        try (var parts = Files.isDirectory(root.resolve("deploy")) ? Files.list(root.resolve("deploy")) : Stream.<Path>empty()) {
+            files = Stream.concat(Stream.of(root.resolve("deploy.java")), parts.filter(p -> p.toString().endsWith(".java")).sorted()).filter(Files::exists).toList();
+        }
+        for (Path f : files) {
+            Matcher list = Pattern.compile("JVM_FLAGS\\s*=\\s*List\\.of\\(([^)]*)\\)").matcher(Files.readString(f));
+            if (!list.find()) continue;
+            flags = Pattern.compile("\"([^\"]*)\"").matcher(list.group(1)).results().map(m -> m.group(1)).toList();
+            sources.add(root.relativize(f) + " JVM_FLAGS");
+            break;
+        }
+        var limits = new LinkedHashMap<String, Long>();
+        for (String s : bench.SERVICES) {
+            Path manifest = root.resolve("manifests/base/" + s + ".yaml");
+            // resources.limits.memory, a Kubernetes quantity such as 256Mi or 1G
+            Matcher m = Pattern.compile("limits:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+memory:\\s*\"?(\\d+)([KMGT]i?)?").matcher(Files.exists(manifest) ? Files.readString(manifest) : "");
+            if (!m.find()) continue;
+            String unit = m.group(2) == null ? "" : m.group(2);
+            limits.put(s, Long.parseLong(m.group(1)) * (long) Math.pow(unit.endsWith("i") ? 1024 : 1000, "KMGT".indexOf(unit.isEmpty() ? 'x' : unit.charAt(0)) + 1));
+        }
+        if (!limits.isEmpty()) sources.add("manifests/base/{hello,world,joiner}.yaml memory limits");
+        return new Pod(flags, limits, sources);
     }
 
-    /** One tar entry, measured while streaming past it; small JSON files are kept to find the layers. */
-    private record Entry(long size, long compressed, long uncompressed, String text) {}
+    /** The flags of a service's JVM here: the image's, then what makes this host look like its pod. */
+    List<String> flags(String service) {
+        var all = new ArrayList<>(imageFlags);
+        if (limits.get(service) instanceof Long limit) {
+            all.add("-XX:MaxRAM=" + limit / 1048576 + "m");
+            if (limit < 1792L * 1048576 && imageFlags.stream().noneMatch(f -> f.matches("-XX:\\+Use\\w+GC"))) all.add("-XX:+UseSerialGC");
+        }
+        return all;
+    }
+}
+
+/** Image sizes: compressed is what a registry stores and a node pulls, unpacked what the node extracts. */
+record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String note) {
+    record Image(String name, String built, int layers, double compressedMib, double uncompressedMib,
+                 List<List<Double>> layersCompressedUncompressedMib, String warning) {}
+
+    /** A runtime of only the modules the services use, linked by jlink, gzipped as a layer would be. */
+    record Jlink(String modules, Double compressedMib, Double uncompressedMib, String note) {}
 
     /**
-     * Sizes of build/images/*.tar, or with {@code build} of images built for the purpose by
-     * {@code jbang deploy.java images} into a scratch folder (the checkout's build/ is left alone).
-     * Where no image can be had (no deploy.java, no base image offline), a note says why instead.
+     * Sizes of build/images/*.tar, or with {@code build} of images that {@code jbang deploy.java images} builds for the
+     * purpose into scratch (the checkout's build/ is left alone); a failed build stops the benchmark before it measures.
      */
-    static Map<String, Object> measure(Path root, boolean build, String baseImage, Path scratch) {
-        var result = new LinkedHashMap<String, Object>();
-        Path dir = root.resolve("build/images");
+    static Images measure(Path root, boolean build, String base, Path scratch) throws Exception {
+        Path dir = build ? scratch.resolve("images") : root.resolve("build/images");
         if (build) {
-            Path jbang = bench.which("jbang");
-            if (!Files.exists(root.resolve("deploy.java"))) {
-                return note(result, "not measured: --images needs deploy.java, which this checkout does not have");
-            }
-            if (jbang == null) return note(result, "not measured: --images needs jbang on PATH");
-            dir = scratch.resolve("images");
+            Path jbang = Procs.which("jbang");
+            if (jbang == null) return new Images(null, null, null, "not measured: --images needs jbang on PATH");
             var cmd = new ArrayList<>(List.of(jbang.toString(), "deploy.java", "images", "--out", dir.toString()));
-            if (baseImage != null) cmd.addAll(List.of("--base-image", baseImage));
-            bench.step("Building images: jbang deploy.java images" + (baseImage == null ? "" : " --base-image " + baseImage));
-            try {
-                bench.check(cmd, 900);
-                bench.done();
-            } catch (Exception e) {
-                bench.done("✗");
-                String why = e.getMessage().lines().filter(l -> l.startsWith("ERROR")).reduce((x, y) -> y)
-                        .orElse(e.getMessage().lines().reduce((x, y) -> y).orElse(""));
-                return note(result, "not measured: jbang deploy.java images failed (no base image here?): " + why);
-            }
+            if (base != null) cmd.addAll(List.of("--base-image", base));
+            bench.step("Building images: jbang deploy.java images" + (base == null ? "" : " --base-image " + base));
+            Procs.check(cmd, Duration.ofMinutes(15));
+            bench.done("✓");
         }
-        result.put("base_image", baseImage != null ? baseImage : build ? "deploy.java's default" : "as built in build/images");
         List<Path> tars;
-        try (var files = Files.list(dir)) {
+        try (var files = Files.isDirectory(dir) ? Files.list(dir) : Stream.<Path>empty()) {
             tars = files.filter(f -> f.toString().endsWith(".tar")).sorted().toList();
-        } catch (IOException e) {
-            tars = List.of();
         }
-        if (tars.isEmpty()) {
-            return note(result, "not measured: no build/images/*.tar (build them with `jbang deploy.java images`, or pass --images)");
-        }
-        var list = new ArrayList<Map<String, Object>>();
+        if (tars.isEmpty()) return new Images(null, null, null, "not measured: no build/images/*.tar (build them with `jbang deploy.java images`, or pass --images)");
+        var list = new ArrayList<Image>();
         for (Path tar : tars) {
             bench.step("Measuring " + (tar.startsWith(root) ? root.relativize(tar) : tar.getFileName()));
-            try {
-                Image image = read(tar);
-                var m = new LinkedHashMap<String, Object>();
-                m.put("name", image.file().replaceAll("\\.tar$", ""));
-                m.put("built", Files.getLastModifiedTime(tar).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-                m.put("layers", image.layers().size());
-                m.put("compressed_mib", mib(image.compressed()));
-                m.put("uncompressed_mib", mib(image.uncompressed()));
-                if (image.layers().size() < 2) m.put("warning", "no base image layers: not an image that can run Java");
-                m.put("layers_compressed_uncompressed_mib", image.layers().stream().map(l -> List.of(mib(l.compressed()), mib(l.uncompressed()))).toList());
-                list.add(m);
-                bench.done(String.format("%.1f MiB compressed", mib(image.compressed())));
-            } catch (IOException | RuntimeException e) {
-                bench.done("✗ " + e.getMessage());
-            }
+            list.add(read(tar));
+            bench.done("%.1f MiB compressed".formatted(list.getLast().compressedMib()));
         }
-        result.put("images", list);
-        return result;
+        return new Images(base != null ? base : build ? "deploy.java's default" : "as built in build/images", list, null, null);
     }
 
-    /**
-     * What a runtime of only the modules the services use would weigh: jdeps finds them, jlink links them
-     * (no compression of its own, so that the layer's gzip does it once). Gzipped as a layer would be.
-     */
-    static Map<String, Object> jlinkRuntime(Path classes, Path scratch) {
-        var result = new LinkedHashMap<String, Object>();
-        var jdeps = java.util.spi.ToolProvider.findFirst("jdeps");
-        var jlink = java.util.spi.ToolProvider.findFirst("jlink");
-        if (jdeps.isEmpty() || jlink.isEmpty()) return note(result, "not measured: this JDK has no jdeps or jlink");
+    /** A docker-format archive as Jib writes it: manifest.json names the layers, each a gzipped tar whose unpacked size gunzip counts. */
+    static Image read(Path tar) throws IOException {
+        String manifest = null;
+        var sizes = new HashMap<String, List<Double>>();
+        try (var in = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tar), 1 << 16))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                if (e.getName().equals("manifest.json")) manifest = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                else if (e.getName().endsWith(".tar.gz")) sizes.put(e.getName(), List.of(mib(e.getSize()), mib(new GZIPInputStream(in).transferTo(OutputStream.nullOutputStream()))));
+            }
+        }
+        if (manifest == null) throw new bench.Failure(tar + " has no manifest.json: not a docker-format image archive");
+        var layers = new ArrayList<List<Double>>();
+        for (var name : Result.JSON.readTree(manifest).get(0).get("Layers")) {
+            if (!sizes.containsKey(name.asText())) throw new bench.Failure(tar + ": layer " + name.asText() + " is listed but not a .tar.gz in the archive");
+            layers.add(sizes.get(name.asText()));
+        }
+        return new Image(tar.getFileName().toString().replaceAll("\\.tar$", ""),
+                Files.getLastModifiedTime(tar).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString(), layers.size(),
+                Result.round(layers.stream().mapToDouble(List::getFirst).sum(), 3), Result.round(layers.stream().mapToDouble(List::getLast).sum(), 3), layers,
+                layers.size() < 2 ? "no base image layers: not an image that can run Java" : null);
+    }
+
+    static Jlink jlink(Path classes, Path scratch) throws IOException {
         bench.step("Linking a runtime of only the modules the services use (jdeps, jlink)");
-        var out = new java.io.StringWriter();
-        var print = new java.io.PrintWriter(out);
-        if (jdeps.get().run(print, print, "--print-module-deps", "--ignore-missing-deps", classes.toString()) != 0) {
+        var out = new StringWriter();
+        var print = new PrintWriter(out);
+        if (java.util.spi.ToolProvider.findFirst("jdeps").orElseThrow().run(print, print, "--print-module-deps", "--ignore-missing-deps", classes.toString()) != 0) {
             bench.done("✗");
-            return note(result, "not measured: jdeps failed: " + out.toString().strip());
+            return new Jlink(null, null, null, "not measured: jdeps failed: " + out.toString().strip());
         }
         String modules = out.toString().strip();
         Path runtime = scratch.resolve("runtime");
-        out.getBuffer().setLength(0);
-        if (jlink.get().run(print, print, "--add-modules", modules, "--strip-debug", "--no-man-pages",
-                "--no-header-files", "--output", runtime.toString()) != 0) {
+        // No compression of jlink's own: the layer's gzip does it once.
+        if (java.util.spi.ToolProvider.findFirst("jlink").orElseThrow().run(print, print, "--add-modules", modules, "--strip-debug",
+                "--no-man-pages", "--no-header-files", "--output", runtime.toString()) != 0) {
             bench.done("✗");
-            return note(result, "not measured: jlink failed: " + out.toString().strip());
+            return new Jlink(null, null, null, "not measured: jlink failed: " + out.toString().strip());
         }
         long disk = 0;
         var counter = new Counter();
         try (var files = Files.walk(runtime); var gz = new GZIPOutputStream(counter, 1 << 16)) {
-            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                disk += Files.size(f);
-                Files.copy(f, gz);
-            }
-        } catch (IOException e) {
-            bench.done("✗");
-            return note(result, "not measured: " + e.getMessage());
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) disk += Files.copy(f, gz);
         }
-        result.put("modules", modules);
-        result.put("compressed_mib", mib(counter.count));
-        result.put("uncompressed_mib", mib(disk));
-        bench.done(String.format("%s: %.1f MiB, %.1f MiB gzipped", modules, mib(disk), mib(counter.count)));
-        return result;
-    }
-
-    private static Map<String, Object> note(Map<String, Object> result, String note) {
-        result.put("note", note);
-        return result;
+        bench.done("%s: %.1f MiB, %.1f MiB gzipped".formatted(modules, mib(disk), mib(counter.count)));
+        return new Jlink(modules, mib(counter.count), mib(disk), null);
     }
 
     /** MiB to three decimals, so that a layer of a few KiB of classes does not read as 0. */
     private static double mib(long bytes) {
-        return Math.round(bytes / 1048576.0 * 1000) / 1000.0;
-    }
-
-    static Image read(Path tar) throws IOException {
-        var entries = new HashMap<String, Entry>();
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(tar), 1 << 16)) {
-            String longName = null;
-            byte[] header = new byte[512];
-            while (in.readNBytes(header, 0, 512) == 512 && header[0] != 0) {
-                String name = longName != null ? longName : field(header, 345, 155).isEmpty()
-                        ? field(header, 0, 100) : field(header, 345, 155) + "/" + field(header, 0, 100);
-                longName = null;
-                long size = size(header);
-                char type = (char) header[156];
-                var data = new Bounded(in, size);
-                if (type == 'L') {
-                    longName = new String(data.readAllBytes(), StandardCharsets.UTF_8).trim();
-                } else if (type == 'x') {
-                    longName = paxPath(new String(data.readAllBytes(), StandardCharsets.UTF_8));
-                } else if (type == '0' || type == 0) {
-                    entries.put(strip(name), measure(data, size));
-                }
-                data.skipRest();
-                in.skipNBytes((512 - size % 512) % 512);
-            }
-        }
-        var layers = new ArrayList<Layer>();
-        for (String name : layerNames(entries, tar)) {
-            Entry e = entries.get(strip(name));
-            if (e == null) throw new IOException(tar + ": layer " + name + " is listed but not in the tar");
-            layers.add(new Layer(name, e.compressed, e.uncompressed));
-        }
-        return new Image(tar.getFileName().toString(), layers);
-    }
-
-    /** Layer file names in order, from manifest.json (Docker) or index.json → manifest blob (OCI). */
-    @SuppressWarnings("unchecked")
-    private static List<String> layerNames(Map<String, Entry> entries, Path tar) throws IOException {
-        if (entries.containsKey("manifest.json")) {
-            var manifests = (List<Map<String, Object>>) Json.parse(entries.get("manifest.json").text);
-            return (List<String>) manifests.getFirst().get("Layers");
-        }
-        if (entries.containsKey("index.json")) {
-            var index = (Map<String, Object>) Json.parse(entries.get("index.json").text);
-            var first = ((List<Map<String, Object>>) index.get("manifests")).getFirst();
-            Entry m = entries.get(blob((String) first.get("digest")));
-            var manifest = (Map<String, Object>) Json.parse(m.text);
-            return ((List<Map<String, Object>>) manifest.get("layers")).stream()
-                    .map(l -> blob((String) l.get("digest"))).toList();
-        }
-        throw new IOException(tar + " has neither manifest.json nor index.json: not an image tarball");
-    }
-
-    private static String blob(String digest) {
-        return "blobs/" + digest.replace(':', '/');
-    }
-
-    private static Entry measure(InputStream data, long size) throws IOException {
-        byte[] head = data.readNBytes(2);
-        InputStream whole = new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(head), data);
-        boolean gzip = head.length == 2 && (head[0] & 0xff) == 0x1f && (head[1] & 0xff) == 0x8b;
-        if (gzip) {
-            return new Entry(size, size, count(new GZIPInputStream(whole, 1 << 16)), null);
-        }
-        if (size < (1 << 20)) {
-            byte[] bytes = whole.readAllBytes();
-            return new Entry(size, gzipSize(bytes), size, new String(bytes, StandardCharsets.UTF_8));
-        }
-        // An uncompressed layer (docker save writes them so): gzip it to learn what a registry would hold.
-        var counter = new Counter();
-        try (var gz = new GZIPOutputStream(counter, 1 << 16)) {
-            whole.transferTo(gz);
-        }
-        return new Entry(size, counter.count, size, null);
-    }
-
-    private static long gzipSize(byte[] bytes) throws IOException {
-        var counter = new Counter();
-        try (var gz = new GZIPOutputStream(counter)) {
-            gz.write(bytes);
-        }
-        return counter.count;
-    }
-
-    private static long count(InputStream in) throws IOException {
-        long n = 0;
-        byte[] buf = new byte[1 << 16];
-        for (int r; (r = in.read(buf)) > 0; ) n += r;
-        return n;
-    }
-
-    private static String field(byte[] h, int off, int len) {
-        int end = off;
-        while (end < off + len && h[end] != 0) end++;
-        return new String(h, off, end - off, StandardCharsets.UTF_8);
-    }
-
-    private static long size(byte[] h) {
-        if ((h[124] & 0x80) != 0) { // base-256, for entries over 8 GiB
-            long v = 0;
-            for (int i = 125; i < 136; i++) v = (v << 8) | (h[i] & 0xff);
-            return v;
-        }
-        String octal = field(h, 124, 12).trim();
-        return octal.isEmpty() ? 0 : Long.parseLong(octal, 8);
-    }
-
-    private static String paxPath(String records) {
-        for (String r : records.split("\n")) {
-            int eq = r.indexOf(" path=");
-            if (eq >= 0) return r.substring(eq + 6);
-        }
-        return null;
-    }
-
-    private static String strip(String name) {
-        return name.startsWith("./") ? name.substring(2) : name;
-    }
-
-    /** The data of one tar entry, so that reading it never runs into the next header. */
-    private static final class Bounded extends InputStream {
-        final InputStream in;
-        long left;
-
-        Bounded(InputStream in, long size) { this.in = in; this.left = size; }
-
-        @Override public int read() throws IOException {
-            if (left <= 0) return -1;
-            int b = in.read();
-            if (b < 0) throw new EOFException("tar ends inside an entry");
-            left--;
-            return b;
-        }
-
-        @Override public int read(byte[] b, int off, int len) throws IOException {
-            if (left <= 0) return -1;
-            int r = in.read(b, off, (int) Math.min(len, left));
-            if (r < 0) throw new EOFException("tar ends inside an entry");
-            left -= r;
-            return r;
-        }
-
-        @Override public void close() {} // the tar stream stays open for the next entry
-
-        void skipRest() throws IOException {
-            in.skipNBytes(left);
-            left = 0;
-        }
+        return Result.round(bytes / 1048576.0, 3);
     }
 
     private static final class Counter extends OutputStream {
