@@ -58,7 +58,7 @@ record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String n
                  List<List<Double>> layersCompressedUncompressedMib, String warning) {}
 
     /** A runtime of only the modules the services use, linked by jlink, gzipped as a layer would be. */
-    record Jlink(String modules, Double compressedMib, Double uncompressedMib, String note) {}
+    record Jlink(String modules, double compressedMib, double uncompressedMib) {}
 
     /**
      * Sizes of build/images/*.tar, or with {@code build} of images that {@code jbang deploy.java images} builds for the
@@ -113,27 +113,24 @@ record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String n
 
     static Jlink jlink(Path classes, Path scratch) throws IOException {
         bench.step("Linking a runtime of only the modules the services use (jdeps, jlink)");
-        var out = new StringWriter();
-        var print = new PrintWriter(out);
-        if (java.util.spi.ToolProvider.findFirst("jdeps").orElseThrow().run(print, print, "--print-module-deps", "--ignore-missing-deps", classes.toString()) != 0) {
-            bench.done("✗");
-            return new Jlink(null, null, null, "not measured: jdeps failed: " + out.toString().strip());
-        }
-        String modules = out.toString().strip();
+        String modules = tool("jdeps", "--print-module-deps", "--ignore-missing-deps", classes.toString()).strip();
         Path runtime = scratch.resolve("runtime");
-        // No compression of jlink's own: the layer's gzip does it once.
-        if (java.util.spi.ToolProvider.findFirst("jlink").orElseThrow().run(print, print, "--add-modules", modules, "--strip-debug",
-                "--no-man-pages", "--no-header-files", "--output", runtime.toString()) != 0) {
-            bench.done("✗");
-            return new Jlink(null, null, null, "not measured: jlink failed: " + out.toString().strip());
-        }
+        tool("jlink", "--add-modules", modules, "--strip-debug", "--no-man-pages", "--no-header-files", "--output", runtime.toString()); // no compression of its own: the layer's gzip does it once
         long disk = 0;
         var counter = new Counter();
         try (var files = Files.walk(runtime); var gz = new GZIPOutputStream(counter, 1 << 16)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) disk += Files.copy(f, gz);
         }
         bench.done("%s: %.1f MiB, %.1f MiB gzipped".formatted(modules, mib(disk), mib(counter.count)));
-        return new Jlink(modules, mib(counter.count), mib(disk), null);
+        return new Jlink(modules, mib(counter.count), mib(disk));
+    }
+
+    /** A JDK tool run in this JVM: its output, or a Failure holding it. */
+    private static String tool(String name, String... args) {
+        var out = new StringWriter();
+        var print = new PrintWriter(out);
+        if (java.util.spi.ToolProvider.findFirst(name).orElseThrow().run(print, print, args) != 0) throw new bench.Failure(name + " failed: " + out.toString().strip());
+        return out.toString();
     }
 
     /** MiB to three decimals, so that a layer of a few KiB of classes does not read as 0. */

@@ -120,14 +120,9 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
     }
 
     /** CPU time (user + system) so far; the kernel counts it in ticks of 10 ms. */
-    long cpuNanos() {
-        return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
-    }
+    long cpuNanos() { return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L); }
 
-    @Override
-    public void close() {
-        Procs.stop(process);
-    }
+    @Override public void close() { Procs.stop(process); }
 }
 
 /** wrk with a Lua done() hook: its summary rounds latencies to a unit, the hook hands over microseconds and each error kind. */

@@ -44,8 +44,7 @@ final class Report {
         }
         if (images.note() != null) System.out.println("  " + images.note());
         if (images.jlinkRuntime() instanceof Images.Jlink j) {
-            System.out.println(j.note() != null ? "  jlink runtime: " + j.note() : "  A Java runtime linked from only %s (jlink): %.1f MiB compressed, %.1f MiB unpacked"
-                    .formatted(j.modules(), j.compressedMib(), j.uncompressedMib()));
+            System.out.printf("  A Java runtime linked from only %s (jlink): %.1f MiB compressed, %.1f MiB unpacked%n", j.modules(), j.compressedMib(), j.uncompressedMib());
         }
 
         System.out.println("\nTargets (issues 6 and 12)");

@@ -61,18 +61,13 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
         return t;
     }
 
-    static double round(double v, int digits) {
-        double f = Math.pow(10, digits);
-        return Math.round(v * f) / f;
-    }
+    static double round(double v, int digits) { return Math.round(v * Math.pow(10, digits)) / Math.pow(10, digits); }
 }
 
 /** load1 is the 1-minute load average; cpu_busy_percent the share of the CPU other work used in the second before. */
 record Machine(int cores, String cpu, String jdk, double load1AtStart, double cpuBusyPercentAtStart, Double load1AtEnd) {
     /** Numbers measured with other work on the CPU are noise; a warning says so. */
-    boolean noisy() {
-        return load1AtStart > 0.5 || cpuBusyPercentAtStart > 10;
-    }
+    boolean noisy() { return load1AtStart > 0.5 || cpuBusyPercentAtStart > 10; }
 
     static Machine now() throws Exception {
         String cpu;
@@ -86,9 +81,7 @@ record Machine(int cores, String cpu, String jdk, double load1AtStart, double cp
                 + " (" + System.getProperty("java.home") + ")", load1(), Result.round(100.0 * (b[1] - a[1]) / Math.max(1, b[0] - a[0]), 1), null);
     }
 
-    static double load1() throws IOException {
-        return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-    }
+    static double load1() throws IOException { return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]); }
 }
 
 record Settings(String tool, String toolVersion, String threads, List<Integer> connections, int durationS, int warmupS,

@@ -182,24 +182,22 @@ class bench implements Callable<Integer> {
         return r.with(cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1));
     }
 
-    /** Start-up of hello: compiled, with the image's flags; and through JBang, as a user first meets it. */
+    /** Start-up of hello: compiled, with the image's flags; and through JBang (its cache warmed first), as a user first meets it. */
     Map<String, Startup> measureStartup(Path classes, Pod pod) throws Exception {
         var m = new LinkedHashMap<String, Startup>();
-        step("Start-up: java -cp classes hello, process start to first 200 (" + startupRuns + " runs)");
         m.put("java", startup(java(pod, "hello", classes, false)));
-        done(m.get("java").medianMs() + " ms median");
         Path jbang = Procs.which("jbang");
         if (!quick && jbang != null) {
-            step("Start-up: jbang hello.java, its cache warmed first (" + startupRuns + " runs)");
             Procs.check(List.of(jbang.toString(), "build", "hello.java"), Duration.ofMinutes(5));
             m.put("jbang", startup(List.of(jbang.toString(), "hello.java")));
-            done(m.get("jbang").medianMs() + " ms median");
         }
         return m;
     }
 
     /** Wall time from just before the fork to the first 200 on GET / (polled every 2 ms once it says it listens). */
     Startup startup(List<String> cmd) throws Exception {
+        String shown = Path.of(cmd.getFirst()).getFileName() + " " + String.join(" ", cmd.subList(1, cmd.size())).replaceAll("-cp \\S+", "-cp \\$CLASSES");
+        step("Start-up: " + shown + ", process start to first 200 (" + startupRuns + " runs)");
         var times = new ArrayList<Long>();
         for (int i = 0; i < startupRuns; i++) {
             long t0 = System.nanoTime();
@@ -207,8 +205,9 @@ class bench implements Callable<Integer> {
                 times.add(Math.round((System.nanoTime() - t0) / 1e6));
             }
         }
-        String shown = Path.of(cmd.getFirst()).getFileName() + " " + String.join(" ", cmd.subList(1, cmd.size())).replaceAll("-cp \\S+", "-cp \\$CLASSES");
-        return new Startup(shown, times.stream().sorted().toList().get(times.size() / 2), times);
+        var startup = new Startup(shown, times.stream().sorted().toList().get(times.size() / 2), times);
+        done(startup.medianMs() + " ms median");
+        return startup;
     }
 
     /** The pod's JVM flags for a service, then any --jvm-option. */
@@ -217,8 +216,7 @@ class bench implements Callable<Integer> {
     }
 
     List<String> java(Pod pod, String service, Path classes, boolean record) {
-        var flags = concat(flags(pod, service), record ? List.of("-XX:StartFlightRecording:name=bench,settings=profile") : List.of());
-        return concat(concat(List.of(JAVA), flags), List.of("-cp", classes.toString(), service));
+        return concat(List.of(JAVA), flags(pod, service), record ? List.of("-XX:StartFlightRecording:name=bench,settings=profile") : List.of(), List.of("-cp", classes.toString(), service));
     }
 
     /** Dumped while running: the services' shutdown hooks halt the JVM before JFR's own hook could write. */
@@ -268,10 +266,9 @@ class bench implements Callable<Integer> {
         }
     }
 
-    static List<String> concat(List<String> a, List<String> b) {
-        var all = new ArrayList<>(a);
-        all.addAll(b);
-        return all;
+    @SafeVarargs
+    static List<String> concat(List<String>... parts) {
+        return Arrays.stream(parts).flatMap(List::stream).toList();
     }
 
     static void step(String what) { System.out.print(" • " + what + " ... "); }
