@@ -43,7 +43,7 @@ final class Report {
             System.out.println("  base image: " + images.baseImage());
         }
         if (images.note() != null) System.out.println("  " + images.note());
-        if (images.jlinkRuntime() instanceof Images.Jlink j) {
+        if (images.jlinkRuntime() instanceof Jlink j) {
             System.out.printf("  A Java runtime linked from only %s (jlink): %.1f MiB compressed, %.1f MiB unpacked%n", j.modules(), j.compressedMib(), j.uncompressedMib());
         }
 

@@ -55,7 +55,7 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
         memory.forEach((name, m) -> {
             if (limits.get(name) instanceof Long limit) t.add(new Target(name + " peak RSS vs pod memory limit", "< %d MiB".formatted(limit >> 20), "%.1f MiB".formatted(m.hwmMib()), m.hwmMib() < limit >> 20));
         });
-        for (var i : images.images() == null ? List.<Images.Image>of() : images.images()) {
+        for (var i : images.images() == null ? List.<Image>of() : images.images()) {
             if (i.warning() == null) t.add(new Target(i.name() + " image, compressed", "≤ 100 MiB", "%.1f MiB".formatted(i.compressedMib()), i.compressedMib() <= 100));
         }
         return t;
@@ -108,3 +108,11 @@ record Startup(String command, long medianMs, List<Long> runsMs) {}
 record Memory(double idleMib, Double loadMib, Double hwmMib) {}
 
 record Target(String what, String target, String measured, boolean met) {}
+
+/** Image sizes: compressed is what a registry stores and a node pulls, unpacked what the node extracts. */
+record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String note) {}
+
+record Image(String name, String built, int layers, double compressedMib, double uncompressedMib, List<List<Double>> layersCompressedUncompressedMib, String warning) {}
+
+/** A runtime of only the modules the services use, linked by jlink, gzipped as a layer would be. */
+record Jlink(String modules, double compressedMib, double uncompressedMib) {}

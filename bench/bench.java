@@ -4,7 +4,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.23.0
 //DEPS org.apache.commons:commons-compress:1.28.0
-//SOURCES Procs.java Results.java Report.java Images.java
+//SOURCES Procs.java Build.java Results.java Report.java
 
 import java.nio.file.*;
 import java.time.*;
@@ -86,12 +86,12 @@ class bench implements Callable<Integer> {
         System.out.println();
 
         step("Compiling hello, world, joiner with javac");
-        Path classes = compile();
+        Path classes = Build.compile(scratch);
         done("✓");
         // Builds first, measurements after: nothing of ours is compiling while wrk runs.
-        Images sizes = Images.measure(ROOT, images, baseImage, scratch);
-        if (images) sizes = new Images(sizes.baseImage(), sizes.images(), Images.jlink(classes, scratch), sizes.note());
-        Path peerBin = peers ? buildPeers() : null;
+        Images sizes = Build.images(ROOT, images, baseImage, scratch);
+        if (images) sizes = new Images(sizes.baseImage(), sizes.images(), Build.jlink(classes, scratch), sizes.note());
+        Path peerBin = peers ? Build.peers() : null;
         var load = new ArrayList<Run>();
         var memory = new LinkedHashMap<String, Memory>();
         measureLoad(classes, pod, wrk, peerBin, load, memory);
@@ -228,31 +228,6 @@ class bench implements Callable<Integer> {
             done("✓");
         }
         System.out.println("   Read them with: jfr print --events jdk.ExecutionSample " + out.resolve("joiner.jfr") + ", or open them in JDK Mission Control");
-    }
-
-    Path compile() {
-        Path dir = scratch.resolve("classes");
-        var args = new ArrayList<>(List.of("-d", dir.toString(), "--release", "25", "-nowarn"));
-        SERVICES.forEach(s -> args.add(ROOT.resolve(s + ".java").toString()));
-        var err = new java.io.ByteArrayOutputStream();
-        if (ToolProvider.getSystemJavaCompiler().run(null, err, err, args.toArray(String[]::new)) != 0) throw new Failure("javac failed on the services:\n" + err);
-        return dir;
-    }
-
-    /** The actix-web services of bench/peers, built with cargo; without cargo, null and one line saying so. */
-    Path buildPeers() throws Exception {
-        Path cargo = Procs.which("cargo"), dir = ROOT.resolve("bench/peers");
-        if (cargo == null) {
-            System.out.println(" • Peers: cargo is not on PATH, so actix-web is left out (install Rust: https://rustup.rs); the rest runs");
-            return null;
-        }
-        step("Building the actix-web peers: cargo build --release in bench/peers (minutes the first time)");
-        var cmd = new ArrayList<String>(Procs.which("nice") != null ? List.of("nice", "-n", "10") : List.of());
-        cmd.addAll(List.of(cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
-                "--target-dir", dir.resolve("target").toString()));
-        Procs.check(cmd, Duration.ofMinutes(30));
-        done("✓");
-        return dir.resolve("target/release");
     }
 
     /** The last commit that changed the services, "-dirty" when they differ from it; null outside a git checkout. */

@@ -52,19 +52,41 @@ record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sourc
     }
 }
 
-/** Image sizes: compressed is what a registry stores and a node pulls, unpacked what the node extracts. */
-record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String note) {
-    record Image(String name, String built, int layers, double compressedMib, double uncompressedMib,
-                 List<List<Double>> layersCompressedUncompressedMib, String warning) {}
+/** What the benchmark builds before it measures: the services' classes, the actix-web peers, the images, a jlink'd runtime. */
+final class Build {
+    private Build() {}
 
-    /** A runtime of only the modules the services use, linked by jlink, gzipped as a layer would be. */
-    record Jlink(String modules, double compressedMib, double uncompressedMib) {}
+    /** The services compiled with javac, into scratch. */
+    static Path compile(Path scratch) {
+        Path dir = scratch.resolve("classes");
+        var args = new ArrayList<>(List.of("-d", dir.toString(), "--release", "25", "-nowarn"));
+        bench.SERVICES.forEach(s -> args.add(bench.ROOT.resolve(s + ".java").toString()));
+        var err = new java.io.ByteArrayOutputStream();
+        if (javax.tools.ToolProvider.getSystemJavaCompiler().run(null, err, err, args.toArray(String[]::new)) != 0) throw new bench.Failure("javac failed on the services:\n" + err);
+        return dir;
+    }
+
+    /** The actix-web services of bench/peers, built with cargo; without cargo, null and one line saying so. */
+    static Path peers() throws Exception {
+        Path cargo = Procs.which("cargo"), dir = bench.ROOT.resolve("bench/peers");
+        if (cargo == null) {
+            System.out.println(" • Peers: cargo is not on PATH, so actix-web is left out (install Rust: https://rustup.rs); the rest runs");
+            return null;
+        }
+        bench.step("Building the actix-web peers: cargo build --release in bench/peers (minutes the first time)");
+        var cmd = new ArrayList<String>(Procs.which("nice") != null ? List.of("nice", "-n", "10") : List.of());
+        cmd.addAll(List.of(cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
+                "--target-dir", dir.resolve("target").toString()));
+        Procs.check(cmd, Duration.ofMinutes(30));
+        bench.done("✓");
+        return dir.resolve("target/release");
+    }
 
     /**
      * Sizes of build/images/*.tar, or with {@code build} of images that {@code jbang deploy.java images} builds for the
      * purpose into scratch (the checkout's build/ is left alone); a failed build stops the benchmark before it measures.
      */
-    static Images measure(Path root, boolean build, String base, Path scratch) throws Exception {
+    static Images images(Path root, boolean build, String base, Path scratch) throws Exception {
         Path dir = build ? scratch.resolve("images") : root.resolve("build/images");
         if (build) {
             Path jbang = Procs.which("jbang");
