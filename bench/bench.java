@@ -246,9 +246,17 @@ class bench implements Callable<Integer> {
         return Arrays.stream(parts).flatMap(List::stream).toList();
     }
 
-    static void step(String what) { System.out.print(" • " + what + " ... "); }
+    static volatile boolean stepOpen; // a step's line waits for its end: ✓, a note, or ✗ before an ERROR
 
-    static void done(String note) { System.out.println(note); }
+    static void step(String what) {
+        System.out.print(" • " + what + " ... ");
+        stepOpen = true;
+    }
+
+    static void done(String note) {
+        System.out.println(note);
+        stepOpen = false;
+    }
 
     ParameterException usage(String message) {
         return new ParameterException(spec.commandLine(), message);
@@ -273,6 +281,7 @@ class bench implements Callable<Integer> {
     }
 
     static int fail(int exit, String message) {
+        if (stepOpen) done("✗");
         System.err.println("ERROR: " + message);
         return exit;
     }
