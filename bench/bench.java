@@ -139,7 +139,11 @@ class bench implements Callable<Integer> {
             var sampler = Executors.newSingleThreadScheduledExecutor();
             sampler.scheduleAtFixedRate(() -> ours.forEach(s -> peak.merge(s.name(), s.mib("VmRSS"), Math::max)), 0, 200, TimeUnit.MILLISECONDS);
             for (var s : subjects.entrySet()) { // class loading, JIT and upstream connections before the clock runs
-                step("Warming up " + s.getKey() + ": " + warmup + " s at 50 connections");
+                step("Warming up " + s.getKey() + ": 100 requests one by one, then " + warmup + " s at 50 connections");
+                for (int i = 0; i < 100; i++) {
+                    String status = Procs.get(s.getValue().getLast().url().getPort());
+                    if (!"HTTP/1.1 200".equals(status)) throw new Failure(s.getKey() + " answered " + status + " to GET /: it must work before it is measured");
+                }
                 wrk.run(s.getKey(), s.getValue().getLast().url(), 50, warmup, 0);
                 done("✓");
             }
