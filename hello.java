@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 
-/** Answers "Hello". Configured by the environment: HOST, PORT, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG. */
+/** Answers "Hello". Configured by the environment: HOST, PORT, VERSION, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG. */
 class hello {
     static final String NAME = "hello";
     static final int DEFAULT_PORT = 3000;
@@ -40,11 +40,14 @@ class hello {
             STOPPING = bytes("shutting down"), NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
 
     static volatile boolean stopping;
+    static String versionHeader;
 
     public static void main(String[] args) throws IOException {
         InetAddress host = host();
         int port = number("PORT", DEFAULT_PORT, 0, 65535);
         int grace = number("SHUTDOWN_GRACE_SECONDS", 10, 0, 3600);
+        String version = version();
+        versionHeader = NAME + "=" + Objects.requireNonNullElse(version, "unversioned");
         boolean accessLog = "true".equalsIgnoreCase(System.getenv("ACCESS_LOG")); // off: a line per request costs ~10%
         SERVER_LIMITS.forEach(System.getProperties()::putIfAbsent);
 
@@ -67,7 +70,8 @@ class hello {
             server.stop(grace); // closes the listener, then waits ≤ grace for requests in flight
             Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
         }));
-        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/");
+        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/ "
+                + (version == null ? "(unversioned: VERSION is not set)" : "(version " + version + ")"));
     }
 
     // ---- handlers
@@ -97,10 +101,11 @@ class hello {
 
     // ---- helpers
 
-    /** The one way a response leaves: text with a charset, the request id echoed, no body for HEAD. */
+    /** The one way a response leaves: text with a charset, the request id echoed, the version, no body for HEAD. */
     static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
         var headers = exchange.getResponseHeaders();
         headers.set("Content-Type", "text/plain; charset=utf-8");
+        headers.set("X-Version", versionHeader);
         String id = exchange.getRequestHeaders().getFirst("X-Request-Id");
         if (id != null) headers.set("X-Request-Id", id);
         if (exchange.getRequestMethod().equals("HEAD")) {
@@ -116,6 +121,14 @@ class hello {
         System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
                 + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
+    }
+
+    /** VERSION: which code this is (deploy.java passes the image's content tag); unset when run from source. */
+    static String version() {
+        String value = System.getenv("VERSION");
+        if (value == null || value.isBlank()) return null;
+        if (value.matches("[A-Za-z0-9._-]{1,64}")) return value;
+        throw fail(BAD_CONFIG, "VERSION=\"" + value + "\" is not 1 to 64 letters, digits, '.', '_' or '-' (unset it for unversioned)");
     }
 
     /** HOST unset: loopback only. Empty, 0.0.0.0 or :: (what containers need): every interface. */

@@ -2,40 +2,42 @@
 //DESCRIPTION joiner: asks hello and world at once and answers "Hello World"; /healthz and /readyz for Kubernetes. No dependencies.
 //JAVA 25+
 
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+
 import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.net.BindException;
-import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ProtocolException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
- * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT,
+ * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT, VERSION,
  * HELLO_SERVICE, WORLD_SERVICE, UPSTREAM_TIMEOUT_MS, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG.
  */
 class joiner {
@@ -58,29 +60,33 @@ class joiner {
             "sun.net.httpserver.maxIdleConnections", "1000", // keep-alive for all of them (JDK default: 200)
             "sun.net.httpserver.nodelay", "true");           // tiny responses must not wait for Nagle's algorithm
 
+    /**
+     * Bounds for the upstream connections. An answer is held whole in memory, so its size is bounded. Each upstream
+     * keeps at most MAX_IDLE connections between requests, enough for the benchmark's busiest level, and closes one
+     * unused for IDLE_MILLIS: less than the 5 s after which actix-web and Node.js close theirs, so a connection is
+     * rarely reused just as the upstream closes it (and when it is, the call is retried).
+     */
+    static final int MAX_ANSWER = 1 << 20, MAX_IDLE = 256, IDLE_MILLIS = 4000;
+
     static final byte[] ALIVE = bytes("alive"), READY = bytes("ready"), STOPPING = bytes("shutting down"),
             NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
 
     static volatile boolean stopping;
     static Upstream hello, world;
-    static Duration timeout;
-    static HttpClient client;
+    static int timeout;
+    static String versionHeader;
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) throws IOException {
         InetAddress host = host();
         int port = number("PORT", DEFAULT_PORT, 0, 65535);
         int grace = number("SHUTDOWN_GRACE_SECONDS", 10, 0, 3600);
+        String version = version();
+        versionHeader = NAME + "=" + Objects.requireNonNullElse(version, "unversioned");
         boolean accessLog = "true".equalsIgnoreCase(System.getenv("ACCESS_LOG")); // off: a line per request costs ~10%
         hello = upstream("hello", "HELLO_SERVICE", "localhost:3000");
         world = upstream("world", "WORLD_SERVICE", "localhost:3001");
-        timeout = Duration.ofMillis(number("UPSTREAM_TIMEOUT_MS", 2000, 1, 600_000));
+        timeout = number("UPSTREAM_TIMEOUT_MS", 2000, 1, 600_000);
         SERVER_LIMITS.forEach(System.getProperties()::putIfAbsent);
-        // One client for all requests, so connections to hello and world stay open between them. HTTP/1.1 because
-        // the JDK server does not speak h2c. Replies are handled on virtual threads, not a growing pool of platform ones.
-        // Plain HTTP only: an SSLContext never initialised spares loading the CA certificates (~400 classes) at start.
-        client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .sslContext(SSLContext.getInstance("TLS")).sslParameters(new SSLParameters()).build();
 
         HttpServer server;
         try {
@@ -96,12 +102,20 @@ class joiner {
         if (accessLog) context.getFilters().add(Filter.afterHandler("access log", joiner::log));
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
+        Thread.ofVirtual().start(() -> {
+            while (true) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+                hello.closeIdle();
+                world.closeIdle();
+            }
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping = true;
             server.stop(grace); // closes the listener, then waits ≤ grace for requests in flight
             Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
         }));
-        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/");
+        System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/ "
+                + (version == null ? "(unversioned: VERSION is not set)" : "(version " + version + ")"));
     }
 
     // ---- handlers
@@ -110,6 +124,7 @@ class joiner {
         // close() drains what is left of a request body (the JDK server keeps ≤ 64 KiB, then drops the connection).
         try (exchange) {
             exchange.getResponseHeaders().set("X-Request-Id", requestId(exchange));
+            exchange.getResponseHeaders().set("X-Version", versionHeader);
             switch (exchange.getRequestURI().getPath()) {
                 case "/" -> answer(exchange, joiner::join);
                 case "/healthz" -> answer(exchange, ex -> send(ex, 200, ALIVE));
@@ -121,19 +136,16 @@ class joiner {
         }
     }
 
-    /** Both upstreams at once, so the answer takes as long as the slower one, not the sum. */
+    /** Both upstreams at once, within one deadline, so the answer takes as long as the slower one, not the sum. */
     static void join(HttpExchange exchange) throws IOException {
         String id = exchange.getResponseHeaders().getFirst("X-Request-Id");
-        var fromHello = call(hello, id);
-        var fromWorld = call(world, id);
-        try {
-            CompletableFuture.allOf(fromHello, fromWorld).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            // each call is looked at below
-        } catch (InterruptedException e) {
-            throw new InterruptedIOException("interrupted while waiting for hello and world");
-        }
-        Reply h = reply(hello, fromHello), w = reply(world, fromWorld);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
+        var fromHello = hello.ask(id, deadline);
+        var fromWorld = world.ask(id, deadline);
+        Reply h = fromHello.get(), w = fromWorld.get();
+        // Which code made this answer: each upstream's own X-Version as it came, so a longer chain shows whole.
+        exchange.getResponseHeaders().set("X-Version", versionHeader + ", "
+                + Objects.requireNonNullElse(h.version, "hello=unknown") + ", " + Objects.requireNonNullElse(w.version, "world=unknown"));
         if (h.failure == null && w.failure == null) {
             byte[] body = new byte[h.body.length + 1 + w.body.length];
             System.arraycopy(h.body, 0, body, 0, h.body.length);
@@ -142,7 +154,7 @@ class joiner {
             send(exchange, 200, body);
             return;
         }
-        String why = h.failure == null ? w.failure : w.failure == null ? h.failure : h.failure + "; " + w.failure;
+        String why = Stream.of(hello.why(h), world.why(w)).filter(Objects::nonNull).collect(Collectors.joining("; "));
         System.err.println(NAME + " id=" + id + ": " + why);
         send(exchange, h.timedOut || w.timedOut ? 504 : 502, bytes(why));
     }
@@ -160,49 +172,244 @@ class joiner {
 
     // ---- upstreams
 
-    /** An upstream as configured: its name, the address as the user wrote it, and the URL asked. */
-    record Upstream(String name, String address, URI url) {
-        String describe() {
-            return name + " (" + address + ")";
+    /** What an upstream answered: a 2xx body, or why not in a few words; its X-Version either way, when it sent one. */
+    record Reply(byte[] body, String version, String failure, boolean timedOut) {
+        static Reply failed(String why, boolean timedOut) {
+            return new Reply(null, null, why, timedOut);
         }
     }
 
-    /** What an upstream answered: a body, or why not in one line. */
-    record Reply(byte[] body, String failure, boolean timedOut) {}
+    /**
+     * An upstream as configured, with its idle keep-alive connections, the last used first. Plain blocking sockets on
+     * virtual threads, because the JDK HttpClient spent ~130 µs of CPU per call here (docs/services.md).
+     */
+    static final class Upstream {
+        final String name, address, host, requestHead;
+        final int port;
+        final ArrayDeque<Connection> idle = new ArrayDeque<>();
 
-    // No timeout on the HttpRequest: the client would register a timer and wake its selector for every call (measured
-    // here: ~45 of ~130 µs of CPU per call). join() bounds both calls at once instead, and cancels a late one.
-    static CompletableFuture<HttpResponse<byte[]>> call(Upstream upstream, String id) {
-        var request = HttpRequest.newBuilder(upstream.url).header("X-Request-Id", id).build();
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
-    }
-
-    static Reply reply(Upstream upstream, CompletableFuture<HttpResponse<byte[]>> call) {
-        if (!call.isDone()) {
-            call.cancel(true); // aborts the exchange, so a stalled upstream does not keep a connection
-            return failed(upstream, "timed out after " + timeout.toMillis() + " ms", true);
+        Upstream(String name, String address, URI url) {
+            this.name = name;
+            this.address = address;
+            this.host = url.getHost();
+            this.port = url.getPort() < 0 ? 80 : url.getPort();
+            String target = url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery());
+            this.requestHead = "GET " + target + " HTTP/1.1\r\nHost: " + url.getRawAuthority() + "\r\nX-Request-Id: ";
         }
-        if (call.isCompletedExceptionally()) {
-            Throwable error = call.exceptionNow(); // the cause, not its CompletionException wrapper
-            return failed(upstream, why(error), error instanceof HttpTimeoutException);
+
+        String why(Reply reply) {
+            return reply.failure == null ? null : name + " (" + address + "): " + reply.failure;
         }
-        var response = call.resultNow();
-        if (response.statusCode() / 100 == 2) return new Reply(response.body(), null, false);
-        return failed(upstream, "answered " + response.statusCode(), false);
+
+        /** Calls on a virtual thread of its own; the reply waits only until the deadline, even for a name lookup that hangs. */
+        Supplier<Reply> ask(String id, long deadline) {
+            var call = new FutureTask<>(() -> call(id, deadline));
+            Thread.startVirtualThread(call);
+            return () -> {
+                try {
+                    return call.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    return Reply.failed("timed out after " + timeout + " ms", true);
+                } catch (InterruptedException | ExecutionException e) {
+                    return Reply.failed(e.toString(), false);
+                }
+            };
+        }
+
+        /**
+         * A GET on the last used idle connection, else a new one. A failure before the answer's first byte is retried
+         * once on a new connection, within the same deadline: the upstream cannot have acted on a request it did not
+         * answer, a kept connection may have been closed by the upstream meanwhile, and in Kubernetes a new connection
+         * through the Service may reach another replica. A timeout is not retried: the time is spent.
+         */
+        Reply call(String id, long deadline) {
+            byte[] request = (requestHead + id + "\r\n\r\n").getBytes(ISO_8859_1);
+            for (boolean retry = false; ; retry = true) {
+                Connection connection = null;
+                try {
+                    if (!retry) synchronized (idle) { connection = idle.pollFirst(); }
+                    if (connection == null) connection = new Connection(host, port, deadline);
+                    Reply reply = connection.get(request, deadline);
+                    if (connection.reusable) release(connection); else connection.close();
+                    return reply;
+                } catch (SocketTimeoutException e) {
+                    if (connection != null) connection.close();
+                    return Reply.failed("timed out after " + timeout + " ms", true);
+                } catch (IOException e) {
+                    if (connection != null) connection.close();
+                    if (!retry && (connection == null || connection.received == 0)) continue;
+                    return Reply.failed(why(e), false);
+                }
+            }
+        }
+
+        /** As the JDK says it, in lower case ("connection refused"); a name that does not resolve is "unknown host". */
+        static String why(IOException e) {
+            if (e instanceof UnknownHostException) return "unknown host";
+            String message = Objects.requireNonNullElse(e.getMessage(), e.getClass().getSimpleName());
+            return Character.toLowerCase(message.charAt(0)) + message.substring(1);
+        }
+
+        void release(Connection connection) {
+            connection.idleSince = System.nanoTime();
+            synchronized (idle) {
+                if (idle.size() < MAX_IDLE) {
+                    idle.addFirst(connection);
+                    return;
+                }
+            }
+            connection.close();
+        }
+
+        /** Closes the connections unused for IDLE_MILLIS: those at the end, as each one used goes back to the front. */
+        void closeIdle() {
+            for (Connection oldest; ; oldest.close()) {
+                synchronized (idle) {
+                    oldest = idle.peekLast();
+                    if (oldest == null || System.nanoTime() - oldest.idleSince < IDLE_MILLIS * 1_000_000L) return;
+                    idle.pollLast();
+                }
+            }
+        }
     }
 
-    static Reply failed(Upstream upstream, String why, boolean timedOut) {
-        return new Reply(null, upstream.describe() + ": " + why, timedOut);
-    }
+    /** One HTTP/1.1 connection, read through its own buffer so that each read waits only until the call's deadline. */
+    static final class Connection {
+        final Socket socket = new Socket();
+        final byte[] buffer = new byte[8192];
+        int start, end, received;
+        long idleSince;
+        boolean reusable;
 
-    static String why(Throwable error) {
-        return switch (error) {
-            case HttpTimeoutException e -> "timed out after " + timeout.toMillis() + " ms"; // connecting, here
-            case ConnectException e when e.getCause() instanceof UnresolvedAddressException -> "unknown host";
-            case ConnectException e -> e.getMessage() == null ? "connection refused" : e.getMessage().toLowerCase();
-            case IOException e -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            default -> error.toString();
-        };
+        Connection(String host, int port, long deadline) throws IOException {
+            try {
+                socket.setTcpNoDelay(true);
+                socket.connect(new InetSocketAddress(host, port), millisLeft(deadline));
+            } catch (IOException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Sends the request; reads the status, the headers and, of a 2xx, the body, however it is framed. */
+        Reply get(byte[] request, long deadline) throws IOException {
+            received = 0;
+            reusable = false;
+            socket.getOutputStream().write(request);
+            int status;
+            long length = -1;
+            boolean chunked = false, close;
+            String version = null;
+            try {
+                do { // a 1xx answer is interim: the real one follows
+                    String statusLine = line(deadline);
+                    if (!statusLine.startsWith("HTTP/1.") || statusLine.length() < 12 || statusLine.charAt(8) != ' ') {
+                        throw new ProtocolException("answered something other than HTTP/1.1");
+                    }
+                    status = Integer.parseInt(statusLine, 9, 12, 10);
+                    close = statusLine.charAt(7) == '0'; // HTTP/1.0
+                    for (String header; !(header = line(deadline)).isEmpty(); ) {
+                        int colon = Math.max(0, header.indexOf(':'));
+                        String value = header.substring(colon + 1).strip();
+                        switch (header.substring(0, colon).toLowerCase()) {
+                            case "content-length" -> length = Long.parseUnsignedLong(value);
+                            case "transfer-encoding" -> chunked = value.toLowerCase().endsWith("chunked");
+                            case "connection" -> close |= value.toLowerCase().contains("close");
+                            case "x-version" -> version = Objects.requireNonNullElse(version, value);
+                            default -> {}
+                        }
+                    }
+                } while (status < 200);
+                // joiner answers 502 to anything but a 2xx, so the body is not read and the connection not reused.
+                if (status / 100 != 2) return new Reply(null, version, "answered " + status, false);
+                byte[] body = status == 204 ? new byte[0] : chunked ? chunked(deadline)
+                        : length >= 0 ? exactly(length, deadline) : untilClosed(deadline);
+                reusable = !close && (chunked || length >= 0);
+                return new Reply(body, version, null, false);
+            } catch (NumberFormatException e) {
+                throw new ProtocolException("sent a malformed status, length or chunk size");
+            }
+        }
+
+        byte[] exactly(long length, long deadline) throws IOException {
+            if (length > MAX_ANSWER) throw tooLarge();
+            byte[] body = new byte[(int) length];
+            for (int n = 0, k; n < body.length; n += k, start += k) {
+                if (start == end) more(deadline);
+                k = Math.min(end - start, body.length - n);
+                System.arraycopy(buffer, start, body, n, k);
+            }
+            return body;
+        }
+
+        byte[] chunked(long deadline) throws IOException {
+            var body = new ByteArrayOutputStream();
+            for (long size; (size = Long.parseUnsignedLong(line(deadline).split(";", 2)[0].strip(), 16)) > 0; ) {
+                if (body.size() + size > MAX_ANSWER) throw tooLarge();
+                body.writeBytes(exactly(size, deadline));
+                if (!line(deadline).isEmpty()) throw new ProtocolException("sent a chunk longer than its size");
+            }
+            while (!line(deadline).isEmpty()) {} // trailer fields: not needed
+            return body.toByteArray();
+        }
+
+        byte[] untilClosed(long deadline) throws IOException {
+            var body = new ByteArrayOutputStream();
+            do {
+                body.write(buffer, start, end - start);
+                start = end;
+                if (body.size() > MAX_ANSWER) throw tooLarge();
+            } while (fill(deadline));
+            return body.toByteArray();
+        }
+
+        /** The next line, without its line end, as ISO-8859-1 (what header bytes are, or opaque). */
+        String line(long deadline) throws IOException {
+            for (int scanned = 0; ; scanned = end - start, more(deadline)) {
+                for (int i = start + scanned; i < end; i++) {
+                    if (buffer[i] != '\n') continue;
+                    String line = new String(buffer, start, (i > start && buffer[i - 1] == '\r' ? i - 1 : i) - start, ISO_8859_1);
+                    start = i + 1;
+                    return line;
+                }
+            }
+        }
+
+        void more(long deadline) throws IOException {
+            if (!fill(deadline)) throw new EOFException(received == 0 ? "closed the connection without answering" : "closed the connection mid-answer");
+        }
+
+        /** Reads what has come, waiting at most until the deadline, so a byte-a-second upstream is bounded too; false at the end. */
+        boolean fill(long deadline) throws IOException {
+            System.arraycopy(buffer, start, buffer, 0, end - start);
+            end -= start;
+            start = 0;
+            if (end == buffer.length) throw new ProtocolException("sent a line longer than 8 KiB");
+            socket.setSoTimeout(millisLeft(deadline));
+            int n = Math.max(0, socket.getInputStream().read(buffer, end, buffer.length - end));
+            end += n;
+            received += n;
+            return n > 0;
+        }
+
+        void close() {
+            try {
+                socket.close();
+            } catch (IOException e) {
+                // closed either way
+            }
+        }
+
+        static ProtocolException tooLarge() {
+            return new ProtocolException("answered more than " + (MAX_ANSWER >> 20) + " MiB");
+        }
+
+        /** Never 0, which a socket takes as no timeout at all. */
+        static int millisLeft(long deadline) throws SocketTimeoutException {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) throw new SocketTimeoutException();
+            return (int) Math.min(left, Integer.MAX_VALUE);
+        }
     }
 
     /** HELLO_SERVICE and friends: host:port (as in Kubernetes, hello:3000) or a whole http:// URL. */
@@ -251,6 +458,14 @@ class joiner {
         System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
                 + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
+    }
+
+    /** VERSION: which code this is (deploy.java passes the image's content tag); unset when run from source. */
+    static String version() {
+        String value = System.getenv("VERSION");
+        if (value == null || value.isBlank()) return null;
+        if (value.matches("[A-Za-z0-9._-]{1,64}")) return value;
+        throw fail(BAD_CONFIG, "VERSION=\"" + value + "\" is not 1 to 64 letters, digits, '.', '_' or '-' (unset it for unversioned)");
     }
 
     /** HOST unset: loopback only. Empty, 0.0.0.0 or :: (what containers need): every interface. */
