@@ -1,0 +1,127 @@
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * `dev` after `up`: watches the services' sources and manifests/, and on each save rebuilds the images whose
+ * tag changed, loads them, applies the profile, and waits until every answer comes from the new versions (the old
+ * pods gone, then IN_A_ROW answers). One line a cycle, with where its time went. What fails (javac, kubectl, a
+ * rollout) is printed and the running version keeps serving until the next save. The services' logs stream
+ * meanwhile. Ctrl+C stops watching and leaves the cluster as it is.
+ */
+final class DevLoop {
+    /** Bound of a cycle's waits: a pod that does not start in this long will not start on the next try either. */
+    static final Duration CYCLE = Duration.ofSeconds(90);
+
+    final deploy.Up up;
+    final deploy.Up.Served served;
+    final Checkout checkout;
+    final Path root;
+    final Kubectl kubectl;
+    final Duration bound;
+    /** The tags last applied: what the ingress must answer from. */
+    Map<String, String> applied;
+
+    DevLoop(deploy.Up up, deploy.Up.Served served) {
+        this.up = up;
+        this.served = served;
+        this.checkout = served.checkout();
+        this.root = checkout.root();
+        this.kubectl = served.kind().kubectl();
+        this.bound = up.timeout.compareTo(CYCLE) < 0 ? up.timeout : CYCLE;
+        this.applied = new LinkedHashMap<>(served.deployed());
+    }
+
+    /** Runs until Ctrl+C (or SIGTERM): the JVM then ends in the shutdown hook. */
+    void run(Instant since) throws Exception {
+        var sources = checkout.services().stream().map(s -> Path.of(s + ".java")).toList();
+        try (var watch = new Watch(root, sources, List.of(Path.of("manifests")));
+             var logs = new PodLogs(kubectl, checkout.services())) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(logs)));
+            System.err.printf("%n%s is served at %s%n%nWatching %s and manifests/: save a change and it is served in seconds."
+                            + " Ctrl+C stops watching (the cluster stays).%n%n",
+                    served.answer().body(), served.url(), String.join(", ", sources.stream().map(Path::toString).toList()));
+            logs.follow(since);
+            while (true) cycle(watch.next());
+        }
+    }
+
+    /** One save (or burst of saves): what it asks for, done, and one line saying so. */
+    void cycle(java.util.Set<Path> changed) {
+        long start = System.nanoTime();
+        var took = new LinkedHashMap<String, Long>();
+        String what = String.join(", ", changed.stream().map(Path::toString).toList()) + " changed";
+        try {
+            var wanted = new LinkedHashMap<String, String>();
+            for (String name : checkout.services()) wanted.put(name, Image.tag(root, name, up.base.ref));
+            Watch.Plan plan = Watch.plan(changed, up.profile.name(), applied, wanted);
+            plan.notes().forEach(note -> System.err.println(" • " + note));
+            if (plan.nothing()) return;
+            what = describe(plan);
+            Callable<List<Image>> build = () -> Image.buildAll(checkout, root.resolve("build/images"), up.base.ref).value();
+            List<Image> images = plan.rebuild().isEmpty() ? build.call() : timed(took, "build", build); // the kept archives: quick
+            if (!plan.rebuild().isEmpty()) timed(took, "load", () -> served.kind().load(images));
+            if (plan.ingress()) timed(took, "ingress", () -> {
+                kubectl.applyAndWait(root.resolve("manifests/ingress"), bound);
+                return null;
+            });
+            if (plan.apply()) {
+                List<Workload> workloads = timed(took, "apply", () -> up.applyProfile(root, kubectl, images).value());
+                applied = Image.tags(images);
+                timed(took, "rollout", () -> {
+                    kubectl.rollout(workloads, bound);
+                    return null;
+                });
+                timed(took, "old pods", () -> kubectl.awaitOldPodsGone(workloads, bound));
+            }
+            timed(took, "answers", () -> Http.expectVersions(served.url(), applied, checkout.services().getLast(), bound));
+            System.err.printf(" ✓ %s and serving in %.1fs (%s)%n", what, seconds(System.nanoTime() - start), steps(took));
+        } catch (Failure f) {
+            if (!f.output.isBlank()) System.err.println(Step.indent(f.output));
+            System.err.println(" ✗ " + f.getMessage() + "; the running version keeps serving (save again to retry)");
+        } catch (Exception e) {
+            System.err.println(" ✗ " + what + ": " + e + " (unexpected); the running version keeps serving");
+        }
+    }
+
+    /** "hello rebuilt", "manifests applied", "hello, world rebuilt, ingress applied". */
+    static String describe(Watch.Plan plan) {
+        var parts = new ArrayList<String>();
+        if (!plan.rebuild().isEmpty()) parts.add(String.join(", ", plan.rebuild()) + " rebuilt");
+        else if (plan.apply()) parts.add("manifests applied");
+        if (plan.ingress()) parts.add("ingress controller applied");
+        return String.join(", ", parts);
+    }
+
+    static <T> T timed(Map<String, Long> took, String step, Callable<T> action) throws Exception {
+        long start = System.nanoTime();
+        try {
+            return action.call();
+        } finally {
+            took.merge(step, System.nanoTime() - start, Long::sum);
+        }
+    }
+
+    static String steps(Map<String, Long> took) {
+        var parts = new ArrayList<String>();
+        took.forEach((step, nanos) -> parts.add(String.format("%s %.1fs", step, seconds(nanos))));
+        return String.join(", ", parts);
+    }
+
+    static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    void stop(PodLogs logs) {
+        logs.close();
+        // What a cycle had running (a build's kubectl, a kind load) stops with this JVM, not minutes later.
+        ProcessHandle.current().descendants().forEach(ProcessHandle::destroy);
+        System.err.printf("%n Stopped watching. %s keeps running at %s; delete it with: jbang deploy.java down%s%n",
+                served.kind().name(), served.url(), served.kind().flag());
+    }
+}
