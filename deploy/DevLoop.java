@@ -55,13 +55,17 @@ final class DevLoop {
     void cycle(java.util.Set<Path> changed) {
         long start = System.nanoTime();
         var took = new LinkedHashMap<String, Long>();
-        String what = String.join(", ", changed.stream().map(Path::toString).toList()) + " changed";
+        String files = String.join(", ", changed.stream().map(Path::toString).toList()), what = files + " changed";
         try {
             var wanted = new LinkedHashMap<String, String>();
             for (String name : checkout.services()) wanted.put(name, Image.tag(root, name, up.base.ref));
             Watch.Plan plan = Watch.plan(changed, up.profile.name(), applied, wanted);
             plan.notes().forEach(note -> System.err.println(" • " + note));
-            if (plan.nothing()) return;
+            if (plan.nothing()) {
+                // A save back to what runs (after a failed cycle, say): nothing to do, and the user should see that.
+                if (plan.notes().isEmpty()) System.err.println(" ✓ " + files + " as deployed: nothing to do");
+                return;
+            }
             what = describe(plan);
             Callable<List<Image>> build = () -> Image.buildAll(checkout, root.resolve("build/images"), up.base.ref).value();
             List<Image> images = plan.rebuild().isEmpty() ? build.call() : timed(took, "build", build); // the kept archives: quick
@@ -82,11 +86,16 @@ final class DevLoop {
             timed(took, "answers", () -> Http.expectVersions(served.url(), applied, checkout.services().getLast(), bound));
             System.err.printf(" ✓ %s and serving in %.1fs (%s)%n", what, seconds(System.nanoTime() - start), steps(took));
         } catch (Failure f) {
-            if (!f.output.isBlank()) System.err.println(Step.indent(f.output));
+            if (!f.output.isBlank()) System.err.println(Step.indent(shortened(f.output)));
             System.err.println(" ✗ " + f.getMessage() + "; the running version keeps serving (save again to retry)");
         } catch (Exception e) {
             System.err.println(" ✗ " + what + ": " + e + " (unexpected); the running version keeps serving");
         }
+    }
+
+    /** kubectl may quote a whole object in one line of its message; the line's start and its end say what is wrong. */
+    static String shortened(String output) {
+        return String.join("\n", output.lines().map(l -> l.length() <= 400 ? l : l.substring(0, 120) + " … " + l.substring(l.length() - 240)).toList());
     }
 
     /** "hello rebuilt", "manifests applied", "hello, world rebuilt, ingress applied". */

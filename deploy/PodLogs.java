@@ -11,12 +11,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
+import java.util.regex.Pattern;
 
 /**
  * The services' logs, from every pod of theirs, each line prefixed with its service and pod ("hello x7k2p | ..."),
  * a colour per service on a terminal, as `docker compose up` shows its containers. print() shows what the pods
  * have logged, in time order across pods; follow() streams from every pod that runs or comes to run (a `kubectl
- * get pods --watch` finds them), so it follows restarts and rollouts, until close().
+ * get pods --watch` finds them), so it follows restarts and rollouts, until close(). The probes that passed are
+ * left out (see PROBE).
  */
 final class PodLogs implements AutoCloseable {
     static final String[] COLOURS = {"36", "33", "32", "35", "34", "31"}; // cyan, yellow, green, magenta, blue, red
@@ -135,7 +137,14 @@ final class PodLogs implements AutoCloseable {
         }
     }
 
+    /**
+     * The kubelet's probes that passed: a line a second per pod would bury the requests. A failed probe (503 while
+     * shutting down) is shown; `kubectl logs` shows them all.
+     */
+    static final Pattern PROBE = Pattern.compile("\"GET /(healthz|readyz)\" 200 ");
+
     void emit(Pod pod, String text) {
+        if (PROBE.matcher(text).find()) return;
         String name = pod.name();
         String prefix = String.format("%-" + width + "s |", pod.service() + " " + name.substring(name.lastIndexOf('-') + 1));
         int index = Math.max(0, services.indexOf(pod.service()));
