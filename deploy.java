@@ -42,10 +42,13 @@ import picocli.CommandLine.Spec;
  *   Classes          a service compiled with javac, in-process
  *   Image            a service's image, built with Jib and tagged by its inputs
  *   Kind             the local kind cluster: create, load images, host port, delete
- *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts, say why one did not
+ *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts and old pods, say why one did not
  *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
- *   Http             the proof: what the URL answers
- *   LocalRun         the services as JVMs on this machine, no cluster
+ *   Http             the proof: what the URL answers, and which versions answered (X-Version)
+ *   StatusReport     status: versions deployed beside versions answering
+ *   Watch            saves of sources and manifests/ (debounced; content tells), and what a change asks for
+ *   DevLoop          dev: a cycle per save;  PodLogs: the services' logs, prefixed, followed across rollouts
+ *   LocalRun         the services as JVMs on this machine, no cluster;  LocalRestart: a saved one restarted
  *   Step, Failure    how steps and errors are printed;  Proc: commands run, bounded, output kept
  * </pre>
  */
@@ -163,21 +166,14 @@ class deploy implements Callable<Integer> {
             Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> kubectl.rollout(workloads, timeout));
             Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
-                    () -> Step.note(stopped(kubectl.awaitOldPodsGone(workloads, timeout))));
+                    () -> Step.note(kubectl.awaitOldPodsGone(workloads, timeout)));
 
             URI url = Http.ingress(port);
             Map<String, String> deployed = Image.tags(images);
             Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
             Http.Answer answer = Step.run("Asking " + url + " for the versions just deployed (" + Http.IN_A_ROW + " answers in a row, retrying ≤ "
-                    + Failure.format(smoke) + ")", () -> {
-                        Http.Answer a = Http.expectVersions(url, deployed, checkout.services().getLast(), smoke);
-                        return new Step.Done<>(a, a.header());
-                    });
+                    + Failure.format(smoke) + ")", () -> Http.expectVersions(url, deployed, checkout.services().getLast(), smoke));
             return new Served(checkout, kind, url, deployed, answer);
-        }
-
-        static String stopped(int pods) {
-            return pods == 0 ? "none left" : pods == 1 ? "1 stopped" : pods + " stopped";
         }
 
         /** The profile with the images' tags; what was applied is kept beside it (like the original, up shows what it deployed). */
@@ -244,7 +240,8 @@ class deploy implements Callable<Integer> {
 
     @Command(name = "logs", mixinStandardHelpOptions = true,
             description = {"Prints the services' logs: every pod's, each line prefixed with its service and pod.",
-                    "%nWith -f, keeps printing, from new pods too: across restarts and rollouts, until Ctrl+C."})
+                    "%nWith -f, keeps printing, from new pods too: across restarts and rollouts, until Ctrl+C. The probes that passed"
+                            + " (GET /healthz, /readyz answered 200) are left out; kubectl logs shows them."})
     static class Logs implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
 
@@ -263,17 +260,9 @@ class deploy implements Callable<Integer> {
                 if (!checkout.services().contains(s)) throw new ParameterException(spec.commandLine(),
                         "no service " + s + " (the services: " + String.join(", ", checkout.services()) + ")");
             }
-            Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
-            Kind kind = new Kind(cluster.name, tools.engine());
+            Kind kind = new Kind(cluster.name, Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value().engine());
             if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
-            var logs = new PodLogs(kind.kubectl(), services.isEmpty() ? checkout.services() : services);
-            if (follow) {
-                Runtime.getRuntime().addShutdownHook(new Thread(logs::close));
-                logs.follow(null);
-                Thread.currentThread().join(); // until Ctrl+C or SIGTERM
-            }
-            if (logs.print() == 0) throw new Failure("no pod of " + String.join(", ", logs.services) + " runs in " + kind.name()
-                    + ": deploy them with jbang deploy.java up" + kind.flag());
+            PodLogs.show(kind, services.isEmpty() ? checkout.services() : services, follow);
             return OK;
         }
     }

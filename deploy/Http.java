@@ -84,9 +84,9 @@ final class Http {
 
     /**
      * Asks until IN_A_ROW answers in a row come from exactly the deployed versions, within the bound; answers the
-     * last. A changed body is no failure: the code is the user's to change, and the versions say which code answered.
+     * last, and its versions as a note. A changed body is no failure: the code is the user's to change, and the versions say which code answered.
      */
-    static Answer expectVersions(URI url, Map<String, String> deployed, String entry, Duration bound) throws InterruptedException {
+    static Step.Done<Answer> expectVersions(URI url, Map<String, String> deployed, String entry, Duration bound) throws InterruptedException {
         long deadline = System.nanoTime() + bound.toNanos();
         Answer last;
         String why;
@@ -94,7 +94,7 @@ final class Http {
         do {
             last = ask(url);
             why = last.differs(deployed, entry);
-            if (why == null && ++inARow == IN_A_ROW) return last;
+            if (why == null && ++inARow == IN_A_ROW) return new Step.Done<>(last, last.header());
             if (why != null) {
                 inARow = 0;
                 Thread.sleep(200);

@@ -94,12 +94,12 @@ record Kubectl(String context) {
     }
 
     /**
-     * Waits until no pod of these workloads is terminating, and answers how many it waited for. A rollout is done
+     * Waits until no pod of these workloads is terminating, and says how many it waited for. A rollout is done
      * when the new pods are ready, but an old pod serves on during its preStop pause, and keep-alive connections
      * (joiner's to hello and world, Traefik's to joiner) still reach it: only once it is gone does every answer
      * come from the new code.
      */
-    int awaitOldPodsGone(List<Workload> workloads, Duration timeout) {
+    String awaitOldPodsGone(List<Workload> workloads, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         int waited = 0;
         for (String namespace : workloads.stream().map(Workload::namespace).distinct().toList()) {
@@ -122,7 +122,7 @@ record Kubectl(String context) {
                     .orFail("waiting for the old pods " + String.join(", ", pods) + " to stop");
             waited += pods.size();
         }
-        return waited;
+        return waited == 0 ? "none left" : waited == 1 ? "1 stopped" : waited + " stopped";
     }
 
     /** Whether labels (as kubectl's jsonpath prints them: a JSON object) match a selector "k=v,k2=v2". */

@@ -40,6 +40,18 @@ final class PodLogs implements AutoCloseable {
         this.width = services.stream().mapToInt(String::length).max().orElse(0) + " x7k2p".length();
     }
 
+    /** The logs command: what the pods logged; or, following, all they log until Ctrl+C. */
+    static void show(Kind kind, List<String> services, boolean follow) throws InterruptedException {
+        var logs = new PodLogs(kind.kubectl(), services);
+        if (follow) {
+            Runtime.getRuntime().addShutdownHook(new Thread(logs::close));
+            logs.follow(null);
+            Thread.currentThread().join(); // until Ctrl+C or SIGTERM
+        }
+        if (logs.print() == 0) throw new Failure("no pod of " + String.join(", ", services) + " runs in " + kind.name()
+                + ": deploy them with jbang deploy.java up" + kind.flag());
+    }
+
     /** A pod of a service, and the container it runs now (empty until one started). */
     record Pod(String namespace, String name, String service, String container) {
         static Pod parse(String line) {
