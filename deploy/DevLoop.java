@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -71,7 +72,7 @@ final class DevLoop {
     }
 
     /** One save (or burst of saves): what it asks for, done, and one line saying so. */
-    void cycle(java.util.Set<Path> changed) {
+    void cycle(Set<Path> changed) {
         long start = System.nanoTime();
         var took = new LinkedHashMap<String, Long>();
         String files = String.join(", ", changed.stream().map(Path::toString).toList()), what = files + " changed";
