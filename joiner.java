@@ -33,8 +33,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT, VERSION,
@@ -154,7 +152,7 @@ class joiner {
             send(exchange, 200, body);
             return;
         }
-        String why = Stream.of(hello.why(h), world.why(w)).filter(Objects::nonNull).collect(Collectors.joining("; "));
+        String why = h.failure == null ? world.describe(w) : w.failure == null ? hello.describe(h) : hello.describe(h) + "; " + world.describe(w);
         System.err.println(NAME + " id=" + id + ": " + why);
         send(exchange, h.timedOut || w.timedOut ? 504 : 502, bytes(why));
     }
@@ -174,8 +172,12 @@ class joiner {
 
     /** What an upstream answered: a 2xx body, or why not in a few words; its X-Version either way, when it sent one. */
     record Reply(byte[] body, String version, String failure, boolean timedOut) {
-        static Reply failed(String why, boolean timedOut) {
-            return new Reply(null, null, why, timedOut);
+        static Reply failed(String why) {
+            return new Reply(null, null, why, false);
+        }
+
+        static Reply outOfTime() {
+            return new Reply(null, null, "timed out after " + timeout + " ms", true);
         }
     }
 
@@ -197,8 +199,8 @@ class joiner {
             this.requestHead = "GET " + target + " HTTP/1.1\r\nHost: " + url.getRawAuthority() + "\r\nX-Request-Id: ";
         }
 
-        String why(Reply reply) {
-            return reply.failure == null ? null : name + " (" + address + "): " + reply.failure;
+        String describe(Reply failed) {
+            return name + " (" + address + "): " + failed.failure;
         }
 
         /** Calls on a virtual thread of its own; the reply waits only until the deadline, even for a name lookup that hangs. */
@@ -209,9 +211,9 @@ class joiner {
                 try {
                     return call.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
-                    return Reply.failed("timed out after " + timeout + " ms", true);
+                    return Reply.outOfTime();
                 } catch (InterruptedException | ExecutionException e) {
-                    return Reply.failed(e.toString(), false);
+                    return Reply.failed(e.toString());
                 }
             };
         }
@@ -232,13 +234,11 @@ class joiner {
                     Reply reply = connection.get(request, deadline);
                     if (connection.reusable) release(connection); else connection.close();
                     return reply;
-                } catch (SocketTimeoutException e) {
-                    if (connection != null) connection.close();
-                    return Reply.failed("timed out after " + timeout + " ms", true);
                 } catch (IOException e) {
                     if (connection != null) connection.close();
-                    if (!retry && (connection == null || connection.received == 0)) continue;
-                    return Reply.failed(why(e), false);
+                    boolean timedOut = e instanceof SocketTimeoutException;
+                    if (!timedOut && !retry && (connection == null || connection.received == 0)) continue;
+                    return timedOut ? Reply.outOfTime() : Reply.failed(why(e));
                 }
             }
         }

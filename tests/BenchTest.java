@@ -20,6 +20,7 @@ class BenchTest {
     void quick_run_prints_its_table_and_writes_its_json() throws Exception {
         Path jbang = Support.which("jbang");
         Assumptions.assumeTrue(jbang != null, "jbang is not on PATH, and the benchmark is a JBang script");
+        Assumptions.assumeTrue(Support.which("wrk") != null, "wrk is not on PATH, and it is the benchmark's load generator (apt-get install wrk)");
         Path out = Support.ROOT.resolve("tests/out/bench");
         if (Files.exists(out)) {
             try (var files = Files.list(out)) {
@@ -36,19 +37,40 @@ class BenchTest {
         }
         var json = (Map<String, Object>) new Yaml().load(Files.readString(out.resolve("latest.json")));
         var settings = (Map<String, Object>) json.get("settings");
-        // wrk when it is installed, the JDK generator otherwise (CI has no wrk): the same report either way.
-        assertEquals(Support.which("wrk") != null ? "wrk" : "jdk", settings.get("tool"), settings.toString());
+        assertEquals("wrk", settings.get("tool"), settings.toString());
         var load = (List<Map<String, Object>>) json.get("load");
         assertEquals(List.of("hello", "joiner"), load.stream().map(l -> l.get("target")).toList(), load.toString());
         for (var l : load) {
             assertTrue(((Number) l.get("requests")).longValue() > 0, "no requests: " + l);
             assertEquals(0, ((Number) l.get("errors")).intValue(), "errors: " + l);
         }
+        // The joiner's load reaches all three services, and each one's CPU is counted.
+        assertEquals(List.of("hello", "world", "joiner"), List.copyOf(((Map<String, Object>) load.get(1).get("cpu_us_per_request_by_service")).keySet()));
         var memory = (Map<String, Object>) json.get("memory");
         assertEquals(List.of("hello", "world", "joiner"), List.copyOf(memory.keySet()), memory.toString());
         assertTrue(((Map<String, Object>) json.get("startup")).containsKey("java"), json.get("startup").toString());
         try (var files = Files.list(out)) {
             assertEquals(2, files.count(), "expected TIMESTAMP.json and latest.json in " + out);
+        }
+    }
+
+    /** The record files in bench/results stay readable: --compare of the two oldest works and shows each level. */
+    @Test
+    void compare_reads_the_committed_records() throws Exception {
+        Path jbang = Support.which("jbang");
+        Assumptions.assumeTrue(jbang != null, "jbang is not on PATH, and the benchmark is a JBang script");
+        List<Path> records;
+        try (var files = Files.list(Support.ROOT.resolve("bench/results"))) {
+            records = files.filter(f -> f.getFileName().toString().matches("\\d.*\\.json")).sorted().limit(2).toList();
+        }
+        assertEquals(2, records.size(), "expected two record files in bench/results");
+
+        var run = Support.run(List.of(jbang.toString(), "bench/bench.java", "--compare", records.get(0).toString(), records.get(1).toString()),
+                Map.of(), Duration.ofMinutes(3));
+
+        assertEquals(0, run.exit(), run.both());
+        for (String row : List.of("hello c=50 req/s", "joiner c=50 p99 ms", "joiner c=256 CPU µs/req", "start-up java ms", "joiner idle RSS MiB")) {
+            assertTrue(run.out().contains(row), "no '" + row + "' in:\n" + run.out());
         }
     }
 }

@@ -139,7 +139,7 @@ class ServicesTest {
     void joiner_joins_real_hello_and_world() {
         try (var hello = Support.Service.start("hello", Map.of("PORT", "0"));
              var world = Support.Service.start("world", Map.of("PORT", "0"));
-             var joiner = Support.Service.start("joiner", Map.of("PORT", "0",
+             var joiner = Support.Service.start("joiner", Map.of("PORT", "0", "UPSTREAM_TIMEOUT_MS", "20000", // cold JVMs on a busy machine
                      "HELLO_SERVICE", hello.hostPort(), "WORLD_SERVICE", "http://" + world.hostPort()))) {
             var r = Support.get(joiner.url);
             assertEquals(200, r.statusCode(), r.body());
@@ -223,7 +223,7 @@ class ServicesTest {
             long took = millisSince(start);
             assertEquals(504, r.statusCode(), r.body());
             assertEquals("world (" + world.hostPort() + "): timed out after 500 ms", r.body());
-            assertTrue(took >= 500 && took < 500 + 3000, "took " + took + " ms");
+            assertTrue(took >= 500 && took < 500 + 5000, "took " + took + " ms"); // held for 60 s: a margin for a busy machine
         }
     }
 
@@ -300,7 +300,7 @@ class ServicesTest {
         try (var world = new Upstream("World")) {
             var first = Support.Service.start("hello", Map.of("PORT", "0"));
             String port = String.valueOf(first.url.getPort());
-            try (var joiner = joiner(first.hostPort(), world.hostPort(), Map.of())) {
+            try (var joiner = joiner(first.hostPort(), world.hostPort(), Map.of("UPSTREAM_TIMEOUT_MS", "20000"))) { // a cold hello, a busy machine
                 assertEquals("Hello World", Support.get(joiner.url).body());
                 first.close(); // SIGKILL: the kept connection ends
                 try (var second = Support.Service.start("hello", Map.of("PORT", port))) {
@@ -330,19 +330,20 @@ class ServicesTest {
 
     @Test
     void a_retry_has_only_what_is_left_of_the_same_deadline() {
-        // First connection: reset after 1.5 s; the second: silence. With its own 2 s the retry would end after 3.5 s.
+        // First connection: reset after 3 s; the second: silence. With its own 4 s the retry would end after 7 s.
         try (var hello = new RawUpstream((c, in, out) -> {
-                 Thread.sleep(c == 1 ? 1500 : 60_000);
+                 Thread.sleep(c == 1 ? 3000 : 60_000);
                  throw new Reset();
              });
-             var world = new Upstream("World"); var joiner = joiner(hello.hostPort(), world.hostPort(), Map.of())) {
+             var world = new Upstream("World");
+             var joiner = joiner(hello.hostPort(), world.hostPort(), Map.of("UPSTREAM_TIMEOUT_MS", "4000"))) {
             long start = System.nanoTime();
             var r = Support.get(joiner.url);
             long took = millisSince(start);
             assertEquals(504, r.statusCode(), r.body());
-            assertEquals("hello (" + hello.hostPort() + "): timed out after 2000 ms", r.body());
+            assertEquals("hello (" + hello.hostPort() + "): timed out after 4000 ms", r.body());
             assertEquals(2, hello.connections.get(), "retried after the reset");
-            assertTrue(took < 3000, "one deadline for both tries, yet took " + took + " ms");
+            assertTrue(took < 6000, "one deadline for both tries, yet took " + took + " ms");
         }
     }
 
@@ -355,7 +356,7 @@ class ServicesTest {
             case "a byte-a-second" -> (c, in, out) -> {
                 for (byte b : answer) {
                     out.write(b);
-                    Thread.sleep(100); // 10 bytes a second: the whole answer would take 4 s
+                    Thread.sleep(200); // 5 bytes a second: the whole answer would take 8 s
                 }
             };
             default -> null;
@@ -376,7 +377,7 @@ class ServicesTest {
                 long took = millisSince(start);
                 assertEquals(504, r.statusCode(), r.body());
                 assertEquals("hello (" + address + "): timed out after 1000 ms", r.body());
-                assertTrue(took >= 1000 && took < 1000 + 2500, "took " + took + " ms");
+                assertTrue(took >= 1000 && took < 1000 + 5000, "took " + took + " ms"); // a margin for a busy machine
                 if (hello != null) {
                     assertEquals(1, hello.connections.get(), "a timeout is not retried");
                     assertTrue(eventually(() -> hello.open.get() == 0), "joiner closed the timed-out connection");
@@ -392,16 +393,16 @@ class ServicesTest {
         try (var hello = new RawUpstream((c, in, out) -> {
                  if (c > 1) out.write(ok("Fresh"));
                  else if (failure.equals("a timeout")) {
-                     Thread.sleep(1500);
+                     Thread.sleep(4000);
                      out.write(ok("Stale"));
                  } else if (failure.equals("a malformed answer")) out.write("HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nStale".getBytes(ISO_8859_1));
                  else out.write("HTTP/1.1 503 Busy\r\nContent-Length: 5\r\n\r\nStale".getBytes(ISO_8859_1));
              });
              var world = new Upstream("World");
-             var joiner = joiner(hello.hostPort(), world.hostPort(), Map.of("UPSTREAM_TIMEOUT_MS", "1000"))) {
+             var joiner = joiner(hello.hostPort(), world.hostPort(), Map.of("UPSTREAM_TIMEOUT_MS", "3000"))) {
             var failed = Support.get(joiner.url);
             assertEquals(failure.equals("a timeout") ? 504 : 502, failed.statusCode(), failed.body());
-            Thread.sleep(1000); // the late answer has arrived on the first connection by now
+            Thread.sleep(1500); // the late answer has arrived on the first connection by now
             assertEquals("Fresh World", Support.get(joiner.url).body());
             assertEquals(2, hello.connections.get());
         }
@@ -433,7 +434,7 @@ class ServicesTest {
 
     @Test
     void the_pool_keeps_at_most_256_idle_connections_per_upstream_and_closes_them_after_4_s_unused() throws Exception {
-        int requests = 300; // at once; joiner's MAX_IDLE is 256
+        int requests = 264; // at once; joiner's MAX_IDLE is 256
         var all = new CountDownLatch(2 * requests);
         try (var both = new RawUpstream((c, in, out) -> {
                  all.countDown();
@@ -448,10 +449,13 @@ class ServicesTest {
             }
             for (var a : answers) assertEquals("Hi Hi", a.get(40, TimeUnit.SECONDS).body());
             assertEquals(2 * requests, both.connections.get());
-            assertTrue(eventually(() -> both.open.get() == 2 * 256), "kept: " + both.open.get());
-            long idleSince = System.nanoTime();
-            assertTrue(eventually(() -> both.open.get() == 0), "still open: " + both.open.get());
-            assertTrue(millisSince(idleSince) > 3000, "closed after " + millisSince(idleSince) + " ms unused");
+            // Released at once beyond 256 per upstream: closed right away; the 2 x 256 kept: closed after 4 s unused.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (both.open.get() > 0 && System.nanoTime() < deadline) Thread.sleep(50);
+            var idle = both.idleWhenClosed;
+            assertEquals(2 * requests, idle.size(), "every connection closed by joiner within 30 s");
+            assertEquals(2 * (requests - 256), idle.stream().filter(ms -> ms < 4000).count(), "closed on release: " + idle);
+            assertEquals(2 * 256, idle.stream().filter(ms -> ms >= 4000).count(), "closed once unused for 4 s: " + idle);
         }
     }
 
@@ -461,7 +465,7 @@ class ServicesTest {
     void every_answer_names_the_versions_that_made_it() {
         try (var hello = Support.Service.start("hello", Map.of("PORT", "0", "VERSION", "4771a94d75f7f068"));
              var world = Support.Service.start("world", Map.of("PORT", "0", "VERSION", "w.2_b-3"));
-             var joiner = Support.Service.start("joiner", Map.of("PORT", "0", "VERSION", "j1",
+             var joiner = Support.Service.start("joiner", Map.of("PORT", "0", "VERSION", "j1", "UPSTREAM_TIMEOUT_MS", "20000",
                      "HELLO_SERVICE", hello.hostPort(), "WORLD_SERVICE", world.hostPort()))) {
             assertTrue(hello.lines.getFirst().endsWith("/ (version 4771a94d75f7f068)"), hello.lines.toString());
             assertTrue(joiner.lines.getFirst().endsWith("/ (version j1)"), joiner.lines.toString());
@@ -675,6 +679,7 @@ class ServicesTest {
         final ServerSocket server;
         final AtomicInteger connections = new AtomicInteger(), open = new AtomicInteger();
         final List<String> requests = new CopyOnWriteArrayList<>(); // each request's head
+        final List<Long> idleWhenClosed = new CopyOnWriteArrayList<>(); // ms from the last answer to the client's hang-up
 
         RawUpstream(Script script) {
             try {
@@ -699,10 +704,12 @@ class ServicesTest {
         void serve(Socket socket, int connection, Script script) {
             try (socket) {
                 var in = socket.getInputStream();
-                while (!socket.isClosed()) {
+                for (long answered = 0; !socket.isClosed(); answered = System.nanoTime()) {
                     var head = new StringBuilder();
                     for (int c; !head.toString().endsWith("\r\n\r\n"); head.append((char) c)) {
-                        if ((c = in.read()) < 0) return; // the client closed the connection
+                        if ((c = in.read()) >= 0) continue;
+                        if (answered > 0) idleWhenClosed.add(millisSince(answered)); // the client closed the connection
+                        return;
                     }
                     requests.add(head.toString().strip());
                     try {

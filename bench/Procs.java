@@ -1,0 +1,160 @@
+import java.io.IOException;
+import java.net.*;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.*;
+import java.time.Duration;
+import java.util.*;
+import java.util.concurrent.*;
+import java.util.regex.*;
+
+/** The processes the benchmark starts (services, wrk, tools): each bounded in time, all stopped at exit, Ctrl+C too. */
+final class Procs {
+    private Procs() {}
+
+    static final List<Process> STARTED = new CopyOnWriteArrayList<>();
+
+    static Process start(List<String> cmd, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
+        var pb = new ProcessBuilder(cmd).directory(bench.ROOT.toFile()).redirectErrorStream(true).redirectOutput(output);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        STARTED.add(p);
+        return p;
+    }
+
+    /** Runs a command to its end within the bound: its output, or a Failure holding that output. */
+    static String check(List<String> cmd, Duration bound) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("bench", ".log");
+        Process p = start(cmd, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
+        try {
+            if (!p.waitFor(bound.toSeconds(), TimeUnit.SECONDS)) throw new bench.Failure(String.join(" ", cmd) + " ran past " + bound.toSeconds() + " s");
+            if (p.exitValue() != 0) throw new bench.Failure(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "):\n" + Files.readString(log));
+            return Files.readString(log);
+        } finally {
+            stop(p);
+            Files.delete(log);
+        }
+    }
+
+    static void stop(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        try {
+            p.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        STARTED.remove(p);
+    }
+
+    /** The full path of an executable on PATH, or null. */
+    static Path which(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
+            if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
+        }
+        return null;
+    }
+
+    /** One GET / on a fresh loopback connection: the start of the status line ("HTTP/1.1 200"), or null. */
+    static String get(int port) {
+        try (var s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Line 1 of /proc/stat: {all ticks, busy ticks}; busy is user, nice, system, steal (interrupts, where loopback is handled, are no process's). */
+    static long[] cpuTicks() throws IOException {
+        long[] f = Arrays.stream(Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+")).skip(1).limit(8).mapToLong(Long::parseLong).toArray();
+        return new long[] {Arrays.stream(f).sum(), f[0] + f[1] + f[2] + f[7]};
+    }
+
+    /** This JVM's CPU ticks with its reaped children's (wrk's, once it ended); fields counted after the command's ')'. */
+    static long selfTicks() throws IOException {
+        String stat = Files.readString(Path.of("/proc/self/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+    }
+}
+
+/** A service under test on loopback (PORT=0: a free port it picks), ready once it printed "listening on URL" and answered 200 on GET /. */
+record Svc(String name, Process process, URI url) implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
+
+    static Svc start(String name, List<String> cmd, Map<String, String> env) throws Exception {
+        var all = new HashMap<>(env);
+        all.putAll(Map.of("HOST", "127.0.0.1", "PORT", "0"));
+        Process p = Procs.start(cmd, all, ProcessBuilder.Redirect.PIPE);
+        var url = new CompletableFuture<URI>();
+        var tail = new ConcurrentLinkedDeque<String>();
+        Thread.ofVirtual().start(() -> { // drains its output while it runs; the last lines go into an error
+            try (var r = p.inputReader(StandardCharsets.UTF_8)) {
+                for (String line; (line = r.readLine()) != null; tail.add(line)) {
+                    if (tail.size() > 20) tail.poll();
+                    if (LISTENING.matcher(line) instanceof Matcher m && m.find()) url.complete(URI.create(m.group(1)));
+                }
+            } catch (IOException ended) {
+                // the process ended
+            }
+            url.complete(null);
+        });
+        URI u = url.get(60, TimeUnit.SECONDS);
+        if (u == null) throw new bench.Failure(name + " exited before it was listening:\n  " + String.join("\n  ", tail));
+        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); !"HTTP/1.1 200".equals(Procs.get(u.getPort())); Thread.sleep(2)) {
+            if (System.nanoTime() > end) throw new bench.Failure(name + " did not answer 200 on GET / within 10 s:\n  " + String.join("\n  ", tail));
+        }
+        return new Svc(name, p, u);
+    }
+
+    /** A memory line of /proc/PID/status (VmRSS, VmHWM) in MiB, or NaN. */
+    double mib(String field) {
+        try (var lines = Files.lines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+            return lines.filter(l -> l.startsWith(field + ":")).findFirst().map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024.0).orElse(Double.NaN);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** CPU time (user + system) so far; the kernel counts it in ticks of 10 ms. */
+    long cpuNanos() { return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L); }
+
+    @Override public void close() { Procs.stop(process); }
+}
+
+/** wrk with a Lua done() hook: its summary rounds latencies to a unit, the hook hands over microseconds and each error kind. */
+record Wrk(Path exe, Path script, int threads, String version) {
+    private static final String REPORT = """
+            done = function(summary, latency, requests)
+              local e = summary.errors
+              io.write(string.format("BENCH-RESULT %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\\n",
+                summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+                latency:percentile(50), latency:percentile(99), latency.max))
+            end
+            """;
+
+    static Wrk find(Path scratch, int threads) throws IOException {
+        Path exe = Procs.which("wrk");
+        if (exe == null) throw new bench.Failure("wrk is not on PATH, and it is the load generator: install it (Debian, Ubuntu: apt-get install wrk; macOS: brew install wrk)");
+        Process v = new ProcessBuilder(exe.toString(), "-v").redirectErrorStream(true).start(); // exits 1 after its usage text
+        String version = new String(v.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().findFirst().orElse("wrk");
+        return new Wrk(exe, Files.writeString(scratch.resolve("report.lua"), REPORT), threads, version.replaceAll(" Copyright.*", ""));
+    }
+
+    /** wrk -tT -cN -dDs with its default 2 s timeout; T never above N, as wrk requires. The CPU figures are the caller's. */
+    Run run(String target, URI url, int connections, int seconds, int repeat) throws IOException, InterruptedException {
+        int t = Math.min(threads, connections);
+        String out = Procs.check(List.of(exe.toString(), "-t" + t, "-c" + connections, "-d" + seconds + "s", "-s", script.toString(), url.toString()),
+                Duration.ofSeconds(seconds + 30L));
+        String line = out.lines().filter(l -> l.startsWith("BENCH-RESULT ")).findFirst().orElseThrow(() -> new bench.Failure("wrk gave no result:\n" + out));
+        long[] v = Arrays.stream(line.substring(13).trim().split(" ")).mapToLong(Long::parseLong).toArray();
+        double secs = v[1] / 1e6;
+        long errors = v[2] + v[3] + v[4] + v[5] + v[6];
+        String detail = errors == 0 ? null : "connect %d, read %d, write %d, non-2xx %d, timeout %d".formatted(v[2], v[3], v[4], v[5], v[6]);
+        return new Run(target, connections, repeat, t, v[0], Result.round(secs, 2), Math.round(v[0] / secs),
+                v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors, detail, Double.NaN, Map.of(), Double.NaN);
+    }
+}
