@@ -162,7 +162,7 @@ class deploy implements Callable<Integer> {
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
                     () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
             List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
-                    () -> applyProfile(root, kubectl, images));
+                    () -> applyProfile(root, kubectl, images, true));
             Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> kubectl.rollout(workloads, timeout));
             Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
@@ -177,9 +177,9 @@ class deploy implements Callable<Integer> {
         }
 
         /** The profile with the images' tags; what was applied is kept beside it (like the original, up shows what it deployed). */
-        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images) throws IOException {
+        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images, boolean validate) throws IOException {
             Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
-            String applied = kubectl.apply(kustomization);
+            String applied = kubectl.apply(kustomization, validate);
             Path record = kustomization.resolve("applied.yaml");
             Files.writeString(record, applied);
             return new Step.Done<>(Workload.in(applied), Workload.summary(applied) + " (as applied: " + root.relativize(record) + ")");

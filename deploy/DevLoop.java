@@ -28,6 +28,8 @@ final class DevLoop {
     final Duration bound;
     /** The tags last applied: what the ingress must answer from. */
     Map<String, String> applied;
+    /** Manifests changed since the profile was last applied with kubectl's validation: the next apply validates. */
+    boolean unvalidated;
 
     DevLoop(deploy.Up up, deploy.Up.Served served) {
         this.up = up;
@@ -95,13 +97,19 @@ final class DevLoop {
                 return null;
             });
             if (plan.apply()) {
-                List<Workload> workloads = timed(took, "apply", () -> up.applyProfile(root, kubectl, images).value());
+                // A change of sources alone changes image tags alone: what else is applied was validated when it was.
+                unvalidated |= plan.manifests();
+                List<Workload> workloads = timed(took, "apply", () -> up.applyProfile(root, kubectl, images, unvalidated).value());
+                unvalidated = false;
                 applied = Image.tags(images);
+                // A new tag alone rolls its service's Deployment alone (named after it): the others need no kubectl to wait.
+                var rolling = plan.manifests() ? workloads : workloads.stream().filter(w -> plan.rebuild().contains(w.name())).toList();
+                var waits = rolling.isEmpty() ? workloads : rolling;
                 timed(took, "rollout", () -> {
-                    kubectl.rollout(workloads, bound);
+                    kubectl.rollout(waits, bound);
                     return null;
                 });
-                timed(took, "old pods", () -> kubectl.awaitOldPodsGone(workloads, bound));
+                timed(took, "old pods", () -> kubectl.awaitOldPodsGone(waits, bound));
             }
             timed(took, "answers", () -> Http.expectVersions(served.url(), applied, checkout.services().getLast(), bound));
             System.err.printf(" ✓ %s and serving in %.1fs (%s)%n", what, seconds(System.nanoTime() - start), steps(took));

@@ -113,10 +113,10 @@ final class Watch implements AutoCloseable {
     /**
      * What one batch of changes asks of a running deployment: rebuild the services whose tag changed (the tag is a
      * hash of the image's inputs: tags tell), apply the profile when a service was rebuilt or a manifest it uses
-     * changed, apply the ingress controller when its manifests changed. manifests/kind/ takes effect only in a new
+     * changed (manifests: one did), apply the ingress controller when its manifests changed. manifests/kind/ takes effect only in a new
      * cluster, and another profile's overlay is not this one's business: both are noted, not acted on.
      */
-    record Plan(List<String> rebuild, boolean apply, boolean ingress, List<String> notes) {
+    record Plan(List<String> rebuild, boolean apply, boolean manifests, boolean ingress, List<String> notes) {
         boolean nothing() {
             return rebuild.isEmpty() && !apply && !ingress;
         }
@@ -127,7 +127,7 @@ final class Watch implements AutoCloseable {
         wanted.forEach((service, tag) -> {
             if (!tag.equals(running.get(service))) rebuild.add(service);
         });
-        boolean apply = !rebuild.isEmpty(), ingress = false;
+        boolean app = false, ingress = false;
         var notes = new ArrayList<String>();
         Path manifests = Path.of("manifests"), overlays = manifests.resolve("overlays");
         for (Path file : changed) {
@@ -137,9 +137,9 @@ final class Watch implements AutoCloseable {
                 notes.add(file + " takes effect when the cluster is made: jbang deploy.java down, then dev again");
             } else if (file.startsWith(overlays) && file.getNameCount() > 3 && !file.startsWith(overlays.resolve(profile))) {
                 notes.add(file + " is not in the " + profile + " profile: nothing to apply");
-            } else apply = true;
+            } else app = true;
         }
-        return new Plan(List.copyOf(rebuild), apply, ingress, List.copyOf(notes));
+        return new Plan(List.copyOf(rebuild), app || !rebuild.isEmpty(), app, ingress, List.copyOf(notes));
     }
 
     // ---- the WatchService

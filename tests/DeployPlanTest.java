@@ -96,6 +96,8 @@ class DeployPlanTest {
                 "kubectl --context kind-hello-world apply -k " + root + "/build/kustomize/dev"));
         for (String s : SERVICES) expected.add("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + s + " --timeout=");
         assertInOrder(calls, expected);
+        assertTrue(calls.stream().filter(c -> c.contains(" apply ")).allMatch(c -> c.contains(" --server-side --force-conflicts ")),
+                "the API server merges what is applied, and the manifests win: " + calls);
         for (String call : calls) {
             if (call.startsWith("kubectl") && !call.startsWith("kubectl version")) {
                 assertTrue(call.startsWith("kubectl --context kind-hello-world "), "every cluster call names its context: " + call);
@@ -371,7 +373,7 @@ class DeployPlanTest {
             deployment() { printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: %s\\n  namespace: %s\\nspec:\\n  selector:\\n    matchLabels:\\n      app.kubernetes.io/name: %s\\n---\\n' "$1" "$2" "$1"; }
             case "$*" in
               "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
-              *" apply -k "*/manifests/ingress" -o yaml") deployment traefik traefik ;;
+              *" apply -k "*"/manifests/ingress "*" -o yaml") deployment traefik traefik ;;
               *" apply -k "*" -o yaml")
                 for d in $FAKE_SERVICES; do deployment $d hello-world; done
                 # What was deployed, for the fake ingress and get deployments: "name tag" from the kustomization's images.

@@ -143,6 +143,7 @@ class WatchTest {
         var plan = Watch.plan(Set.of(Path.of("hello.java")), "dev", RUNNING, Map.of("hello", "h2", "world", "w1", "joiner", "j1"));
         assertEquals(List.of("hello"), plan.rebuild());
         assertTrue(plan.apply());
+        assertFalse(plan.manifests(), "a new tag alone: the manifests as they were applied");
         assertFalse(plan.ingress());
     }
 
@@ -157,7 +158,7 @@ class WatchTest {
         for (String file : List.of("manifests/base/hello.yaml", "manifests/base/kustomization.yaml", "manifests/overlays/dev/kustomization.yaml")) {
             var plan = Watch.plan(Set.of(Path.of(file)), "dev", RUNNING, RUNNING);
             assertEquals(List.of(), plan.rebuild(), file);
-            assertTrue(plan.apply(), file);
+            assertTrue(plan.apply() && plan.manifests(), file);
             assertFalse(plan.ingress(), file);
         }
     }
