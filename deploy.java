@@ -18,15 +18,19 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
@@ -38,18 +42,21 @@ import picocli.CommandLine.Spec;
  *   Classes          a service compiled with javac, in-process
  *   Image            a service's image, built with Jib and tagged by its inputs
  *   Kind             the local kind cluster: create, load images, host port, delete
- *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts, say why one did not
+ *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts and old pods, say why one did not
  *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
- *   Http             the proof: what the URL answers
- *   LocalRun         the services as JVMs on this machine, no cluster
+ *   Http             the proof: what the URL answers, and which versions answered (X-Version)
+ *   StatusReport     status: versions deployed beside versions answering
+ *   Watch            saves of sources and manifests/ (debounced; content tells), and what a change asks for
+ *   DevLoop          dev: a cycle per save;  PodLogs: the services' logs, prefixed, followed across rollouts
+ *   LocalRun         the services as JVMs on this machine, no cluster;  LocalRestart: a saved one restarted
  *   Step, Failure    how steps and errors are printed;  Proc: commands run, bounded, output kept
  * </pre>
  */
 @Command(name = "jbang deploy.java", mixinStandardHelpOptions = true, version = "deploy.java 1",
         description = {"Builds hello, world and joiner into images and runs them on a local kind cluster.",
                 "Without a command: up."},
-        subcommands = {deploy.Up.class, deploy.Down.class, deploy.Status.class, deploy.Render.class,
-                deploy.Images.class, deploy.Local.class},
+        subcommands = {deploy.Up.class, deploy.Dev.class, deploy.Down.class, deploy.Status.class, deploy.Logs.class,
+                deploy.Render.class, deploy.Images.class, deploy.Local.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:a step failed (one ERROR line says which and why)", "2:a usage error"})
 class deploy implements Callable<Integer> {
@@ -90,9 +97,10 @@ class deploy implements Callable<Integer> {
     // ---- commands
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = {"Builds, loads and applies everything, then checks that the URL answers Hello World (the default).",
+            description = {"Builds, loads and applies everything, then checks that the URL answers from the versions just deployed (the default).",
                     "%nThe kind cluster is created only when missing, images are loaded only when the node lacks their tag,"
-                            + " the ingress controller and the profile are applied and waited for. Safe to re-run."})
+                            + " the ingress controller and the profile are applied and waited for, and so are the old pods to stop;"
+                            + " then " + Http.IN_A_ROW + " answers in a row must name, in X-Version, each service's new image tag. Safe to re-run."})
     static class Up implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
         @Mixin ProfileOption profile = new ProfileOption();
@@ -112,6 +120,24 @@ class deploy implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            Served served = deploy();
+            System.out.printf("""
+
+                    %s is served at %s
+
+                    Next:
+                      curl %s
+                      jbang deploy.java status%s
+                      kubectl --context %s get pods -A
+                      jbang deploy.java down%s
+                    """, served.answer().body(), served.url(), served.url(), served.kind().flag(), served.kind().context(), served.kind().flag());
+            return OK;
+        }
+
+        /** What up leaves behind: the cluster, the URL, the version (tag) deployed of each service, and the answer. */
+        record Served(Checkout checkout, Kind kind, URI url, Map<String, String> deployed, Http.Answer answer) {}
+
+        Served deploy() throws Exception {
             if (spec != null && (port < 1 || port > 65535)) throw new ParameterException(spec.commandLine(), "--port must be 1-65535, not " + port);
             Checkout checkout = Checkout.find();
             Path root = checkout.root();
@@ -136,34 +162,42 @@ class deploy implements Callable<Integer> {
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
                     () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
             List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
-                    () -> applyProfile(root, kubectl, images));
+                    () -> applyProfile(root, kubectl, images, true));
             Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> kubectl.rollout(workloads, timeout));
+            Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
+                    () -> Step.note(kubectl.awaitOldPodsGone(workloads, timeout)));
 
             URI url = Http.ingress(port);
+            Map<String, String> deployed = Image.tags(images);
             Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
-            Step.run("Asking " + url + " for Hello World (retrying ≤ " + Failure.format(smoke) + ")", () -> Http.expectHelloWorld(url, smoke));
-
-            System.out.printf("""
-
-                    Hello World is served at %s
-
-                    Next:
-                      curl %s
-                      jbang deploy.java status%s
-                      kubectl --context %s get pods -A
-                      jbang deploy.java down%s
-                    """, url, url, kind.flag(), kind.context(), kind.flag());
-            return OK;
+            Http.Answer answer = Step.run("Asking " + url + " for the versions just deployed (" + Http.IN_A_ROW + " answers in a row, retrying ≤ "
+                    + Failure.format(smoke) + ")", () -> Http.expectVersions(url, deployed, checkout.services().getLast(), smoke));
+            return new Served(checkout, kind, url, deployed, answer);
         }
 
         /** The profile with the images' tags; what was applied is kept beside it (like the original, up shows what it deployed). */
-        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images) throws IOException {
+        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images, boolean validate) throws IOException {
             Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
-            String applied = kubectl.apply(kustomization);
+            String applied = kubectl.apply(kustomization, validate);
             Path record = kustomization.resolve("applied.yaml");
             Files.writeString(record, applied);
             return new Step.Done<>(Workload.in(applied), Workload.summary(applied) + " (as applied: " + root.relativize(record) + ")");
+        }
+    }
+
+    @Command(name = "dev", mixinStandardHelpOptions = true,
+            description = {"Does what up does, then redeploys on every save and streams the services' logs, until Ctrl+C.",
+                    "%nWatches the services' sources and manifests/. A save rebuilds only the images whose inputs changed, loads and"
+                            + " applies them, and waits until every answer comes from the new versions: one line a cycle, with its timings."
+                            + " A compile or manifest error is printed, and the running version keeps serving. Ctrl+C stops watching;"
+                            + " the cluster stays (down deletes it)."})
+    static class Dev extends Up {
+        @Override
+        public Integer call() throws Exception {
+            Instant since = Instant.now().truncatedTo(ChronoUnit.SECONDS); // the logs of the pods this run starts
+            new DevLoop(this, deploy()).run(since);
+            return OK;
         }
     }
 
@@ -185,29 +219,50 @@ class deploy implements Callable<Integer> {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = {"Shows whether the cluster is there, each Deployment ready and the URL answering.",
-                    "%nExits 0 when all is well, 1 otherwise."})
+            description = {"Shows the cluster, each Deployment ready, the version (image tag) of each service deployed and the one"
+                    + " answering through the URL.",
+                    "%nExits 0 when all is well: every Deployment ready, and the URL answers 200 from the versions deployed; else 1."})
     static class Status implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
 
         @Override
         public Integer call() throws Exception {
-            List<String> services = Checkout.find().services();
+            Checkout checkout = Checkout.find();
             Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
             Kind kind = new Kind(cluster.name, tools.engine());
             if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
             System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
-            var problems = new ArrayList<String>();
-            for (var d : kind.kubectl().deployments()) {
-                if (!services.contains(d.name()) && !d.name().equals("traefik")) continue;
-                System.out.printf("deployment   %-22s %s/%s ready%n", d.id(), d.ready(), d.wanted());
-                if (!d.ready().equals(d.wanted())) problems.add(d.id() + " is " + d.ready() + "/" + d.wanted() + " ready");
-            }
-            URI url = Http.ingress(kind.hostPort());
-            String answer = Http.ask(url);
-            System.out.println("url          " + url + " → " + answer);
-            if (!answer.equals("Hello World")) problems.add(url + " does not answer Hello World");
+            var problems = StatusReport.print(checkout.services(), kind.kubectl().deployments(), Http.ingress(kind.hostPort()));
             if (!problems.isEmpty()) throw new Failure(kind.name() + " is not healthy: " + String.join("; ", problems));
+            return OK;
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true,
+            description = {"Prints the services' logs: every pod's, each line prefixed with its service and pod.",
+                    "%nWith -f, keeps printing, from new pods too: across restarts and rollouts, until Ctrl+C. The probes that passed"
+                            + " (GET /healthz, /readyz answered 200) are left out; kubectl logs shows them."})
+    static class Logs implements Callable<Integer> {
+        @Mixin ClusterOption cluster = new ClusterOption();
+
+        @Parameters(paramLabel = "SERVICE", arity = "0..*", description = "Services to show (default: all).")
+        List<String> services = new ArrayList<>();
+
+        @Option(names = {"-f", "--follow"}, description = "Keep printing what they log.")
+        boolean follow;
+
+        @Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            Checkout checkout = Checkout.find();
+            for (String s : services) {
+                if (!checkout.services().contains(s)) throw new ParameterException(spec.commandLine(),
+                        "no service " + s + " (the services: " + String.join(", ", checkout.services()) + ")");
+            }
+            Kind kind = new Kind(cluster.name, Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value().engine());
+            if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
+            PodLogs.show(kind, services.isEmpty() ? checkout.services() : services, follow);
             return OK;
         }
     }
@@ -252,7 +307,8 @@ class deploy implements Callable<Integer> {
 
     @Command(name = "local", mixinStandardHelpOptions = true,
             description = {"Runs the three services on this machine, without containers or a cluster.",
-                    "%nhello and world take free ports, joiner --port; they are wired by environment. Ctrl+C or SIGTERM stops all three."})
+                    "%nhello and world take free ports, joiner --port; they are wired by environment. A saved change to a service's"
+                            + " source restarts it (a compile error leaves the running one serving). Ctrl+C or SIGTERM stops all three."})
     static class Local implements Callable<Integer> {
         @Option(names = "--port", paramLabel = "N", description = "joiner's port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
         int port = 3002;

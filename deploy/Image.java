@@ -42,7 +42,7 @@ import picocli.CommandLine;
 record Image(String name, int port, String tag, Path tar) {
     static final String USER = "65532:65532";
     /** Changes whenever the way an image is put together changes, so that every tag changes with it. */
-    static final String RECIPE = "jib-core 0.28.1; javac --release 25; classes in /app; docker format; v1";
+    static final String RECIPE = "jib-core 0.28.1; javac --release 25; classes in /app; docker format; VERSION=tag; v2";
     /** No PORT: the service's own default holds, so the port is written once, in its source. Sorted: it is hashed into the tag. */
     static final SortedMap<String, String> ENVIRONMENT = Collections.unmodifiableSortedMap(new TreeMap<>(Map.of("HOST", "0.0.0.0")));
 
@@ -54,6 +54,16 @@ record Image(String name, int port, String tag, Path tar) {
         var tags = new LinkedHashMap<String, String>();
         images.forEach(i -> tags.put(i.name(), i.tag()));
         return tags;
+    }
+
+    /**
+     * ENVIRONMENT and VERSION=tag, so the service names the code it runs (X-Version). VERSION stays out of the hash:
+     * the tag is made from the inputs, and then names them.
+     */
+    Map<String, String> environment() {
+        var environment = new TreeMap<>(ENVIRONMENT);
+        environment.put("VERSION", tag);
+        return environment;
     }
 
     static List<String> entrypoint(String name) {
@@ -169,7 +179,7 @@ record Image(String name, int port, String tag, Path tar) {
                     .setFileEntriesLayers(FileEntriesLayer.builder().setName("classes")
                             .addEntryRecursive(classes, AbsoluteUnixPath.get("/app")).build())
                     .setEntrypoint(entrypoint(name))
-                    .setEnvironment(ENVIRONMENT)
+                    .setEnvironment(environment())
                     .setExposedPorts(Port.tcp(port))
                     .setUser(USER)
                     .containerize(containerizer);

@@ -32,6 +32,7 @@ final class LocalRun {
     final Map<String, Path> classes = new ConcurrentHashMap<>();
     final List<Child> children = new CopyOnWriteArrayList<>();
     final AtomicBoolean stopping = new AtomicBoolean();
+    final CompletableFuture<Child> died = new CompletableFuture<>();
 
     LocalRun(Checkout checkout, int port) {
         this.checkout = checkout;
@@ -79,11 +80,13 @@ final class LocalRun {
                 return Step.note(String.join(", ", where));
             });
             System.out.println("http://localhost:" + urls.get(front).getPort() + "/");
-            System.err.println("Press Ctrl+C to stop " + names + ".");
-            var first = (Process) CompletableFuture.anyOf(children.stream().map(c -> c.process.onExit()).toArray(CompletableFuture[]::new)).get();
+            var watch = new Watch(checkout.root(), services.stream().map(n -> Path.of(n + ".java")).toList(), List.of());
+            Thread.ofVirtual().start(() -> LocalRestart.follow(this, watch));
+            System.err.println("Watching " + String.join(", ", services.stream().map(n -> n + ".java").toList())
+                    + ": a saved change restarts its service. Press Ctrl+C to stop " + names + ".");
+            Child dead = died.get();
             if (stopping.get()) Thread.currentThread().join(); // the shutdown hook is stopping them, then the JVM ends
-            Child dead = children.stream().filter(c -> c.process == first).findFirst().orElseThrow();
-            throw new Failure(dead.name + " stopped by itself (exit " + first.exitValue() + ")", dead.lastLines());
+            throw new Failure(dead.name + " stopped by itself (exit " + dead.process.exitValue() + ")", dead.lastLines());
         } catch (Failure f) {
             stop(); // before the ERROR line, so that it is the last one
             throw f;
@@ -94,12 +97,21 @@ final class LocalRun {
     URI start(String name, Map<String, String> env, String ifEnded) throws Exception {
         Child child = Child.start(name, classes.get(name), env, ifEnded);
         children.add(child);
+        watchExit(child);
         return child.url(READY);
     }
 
+    /** A child that ends, unless stopped on purpose (by stop or a restart), ends the run. */
+    void watchExit(Child child) {
+        child.process.onExit().thenRun(() -> {
+            if (!child.retired) died.complete(child);
+        });
+    }
+
     /** Once: SIGTERM to each child (each finishes its requests in flight), then their exit, bounded. */
-    void stop() {
+    synchronized void stop() {
         if (!stopping.compareAndSet(false, true)) return;
+        children.forEach(c -> c.retired = true);
         children.forEach(c -> c.process.destroy());
         for (Child c : children) {
             try {
@@ -116,12 +128,16 @@ final class LocalRun {
     static final class Child {
         final String name;
         final Process process;
+        final Map<String, String> env;
         final List<String> lines = new CopyOnWriteArrayList<>();
         final CompletableFuture<URI> listening = new CompletableFuture<>();
+        /** Stopped on purpose: its end is no failure. */
+        volatile boolean retired;
 
-        private Child(String name, Process process) {
+        private Child(String name, Process process, Map<String, String> env) {
             this.name = name;
             this.process = process;
+            this.env = Map.copyOf(env);
         }
 
         static Child start(String name, Path classes, Map<String, String> env, String ifEnded) throws IOException {
@@ -129,7 +145,7 @@ final class LocalRun {
             var pb = new ProcessBuilder(java, "-cp", classes.toString(), name).redirectErrorStream(true);
             pb.environment().remove("HOST"); // loopback only: this is for the person at this machine
             pb.environment().putAll(env);
-            var child = new Child(name, pb.start());
+            var child = new Child(name, pb.start(), env);
             Thread.ofVirtual().start(() -> {
                 try (var reader = child.process.inputReader(UTF_8)) {
                     for (String line; (line = reader.readLine()) != null; ) {

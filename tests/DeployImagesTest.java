@@ -113,6 +113,10 @@ class DeployImagesTest {
                 }
             }
             assertEquals("200 Hello World", answer, "GET " + url + "; joiner's log:\n" + docker("logs", prefix + "-joiner").both());
+            // Each image runs with VERSION=its tag, so one answer names the code of all three (X-Version).
+            var versions = new ArrayList<String>(); // joiner's own first, then hello's and world's
+            for (String name : NAMES) versions.add(name.equals(NAMES.getLast()) ? 0 : versions.size(), name + "=" + refs.get(name).split(":")[1]);
+            assertEquals(String.join(", ", versions), Support.get(url).headers().firstValue("X-Version").orElse(""));
 
             for (String c : containers) {
                 assertEquals("65532:65532", docker("inspect", "-f", "{{.Config.User}}", c).out().strip(), c);

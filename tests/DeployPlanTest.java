@@ -43,9 +43,19 @@ class DeployPlanTest {
         fake("kubectl", KUBECTL);
         fake("docker", DOCKER);
         ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        // It answers as joiner would: X-Version names joiner's version, then hello's and world's, here the tags that
+        // the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a test says so.
         ingress.createContext("/", exchange -> {
             try (exchange) {
-                byte[] body = "Hello World".getBytes(StandardCharsets.UTF_8);
+                Path answering = Files.exists(state.resolve("answering")) ? state.resolve("answering") : state.resolve("deployed");
+                var versions = Files.exists(answering) ? Files.readAllLines(answering).stream().map(l -> l.replace(' ', '=')).toList() : List.<String>of();
+                if (!versions.isEmpty()) {
+                    var joined = new ArrayList<>(List.of(versions.getLast()));
+                    joined.addAll(versions.subList(0, versions.size() - 1));
+                    exchange.getResponseHeaders().set("X-Version", String.join(", ", joined));
+                }
+                Path edited = state.resolve("body");
+                byte[] body = (Files.exists(edited) ? Files.readString(edited) : "Hello World").getBytes(StandardCharsets.UTF_8);
                 exchange.sendResponseHeaders(200, body.length);
                 exchange.getResponseBody().write(body);
             }
@@ -86,6 +96,8 @@ class DeployPlanTest {
                 "kubectl --context kind-hello-world apply -k " + root + "/build/kustomize/dev"));
         for (String s : SERVICES) expected.add("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + s + " --timeout=");
         assertInOrder(calls, expected);
+        assertTrue(calls.stream().filter(c -> c.contains(" apply ")).allMatch(c -> c.contains(" --server-side --force-conflicts ")),
+                "the API server merges what is applied, and the manifests win: " + calls);
         for (String call : calls) {
             if (call.startsWith("kubectl") && !call.startsWith("kubectl version")) {
                 assertTrue(call.startsWith("kubectl --context kind-hello-world "), "every cluster call names its context: " + call);
@@ -99,6 +111,9 @@ class DeployPlanTest {
         String kustomization = Files.readString(Support.ROOT.resolve("build/kustomize/dev/kustomization.yaml"));
         assertTrue(kustomization.contains("- ../../../manifests/overlays/dev"), kustomization);
         assertEquals(SERVICES.size(), kustomization.lines().filter(l -> l.matches("    newTag: \"[0-9a-f]{16}\"")).count(), kustomization);
+        for (String s : SERVICES) {
+            assertTrue(r.err().contains(s + "=" + tag(kustomization, s)), "the answer is from the versions just deployed:\n" + r.err());
+        }
         String out = r.out();
         assertTrue(out.contains("Hello World is served at http://localhost:" + port + "/"), out);
         assertTrue(out.contains("jbang deploy.java down"), "ends with what to run next:\n" + out);
@@ -119,6 +134,32 @@ class DeployPlanTest {
         assertTrue(r.err().contains(" ✓ Reusing cluster hello-world"), r.err());
         assertTrue(r.err().contains("all " + SERVICES.size() + " already present on hello-world-control-plane"), r.err());
         assertTrue(r.err().contains("(" + String.join(", ", SERVICES) + " up to date)"), "unchanged images are not rebuilt:\n" + r.err());
+    }
+
+    @Test
+    void an_edited_answer_is_no_failure_the_versions_say_which_code_answered() throws IOException {
+        Files.writeString(state.resolve("body"), "Howdy World");
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        assertTrue(r.out().contains("Howdy World is served at http://localhost:" + port + "/"), r.out());
+    }
+
+    @Test
+    void up_waits_for_the_old_pods_to_be_gone_before_it_asks() throws IOException {
+        // Left by the rollout: hello's old pod, terminating (and world's, which another selector would not pick).
+        Files.writeString(state.resolve("terminating"), """
+                hello-5f7d8-old01 {"app.kubernetes.io/name":"hello","pod-template-hash":"5f7d8"}
+                other-1234-zzzzz {"app.kubernetes.io/name":"other"}
+                """);
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        var calls = calls();
+        assertInOrder(calls, List.of("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + SERVICES.getLast(),
+                "kubectl --context kind-hello-world -n hello-world get pods -o jsonpath={range .items[?(@.metadata.deletionTimestamp)]}",
+                "kubectl --context kind-hello-world -n hello-world wait --for=delete --timeout="));
+        String wait = calls.stream().filter(c -> c.contains(" wait ")).findFirst().orElseThrow();
+        assertTrue(wait.endsWith(" pod/hello-5f7d8-old01"), "only the old pods of the app's workloads: " + wait);
+        assertTrue(r.err().contains("for the old pods to stop, so that only new ones answer: 1 stopped"), r.err());
     }
 
     @Test
@@ -207,14 +248,28 @@ class DeployPlanTest {
     }
 
     @Test
-    void status_reports_each_deployment_and_the_answer_of_the_url() throws IOException {
+    void status_reports_each_deployment_the_versions_deployed_and_answering_and_the_answer_of_the_url() throws IOException {
         Files.writeString(state.resolve("clusters"), "hello-world\n");
         Files.writeString(state.resolve("host-port"), port + "\n");
+        var deployed = new StringBuilder();
+        for (String s : SERVICES) deployed.append(s).append(" ").append(s).append("1111aaaa2222bbbb\n");
+        Files.writeString(state.resolve("deployed"), deployed);
+        Files.writeString(state.resolve("body"), "Howdy World"); // the user's code: no failure
         var r = deploy(List.of("status"));
         assertEquals(0, r.exit(), r.both());
-        assertTrue(r.out().contains("hello-world/joiner") && r.out().contains("1/1 ready"), r.out());
-        assertTrue(r.out().contains("http://localhost:" + port + "/ → Hello World"), r.out());
+        for (String s : SERVICES) {
+            assertTrue(r.out().lines().anyMatch(l -> l.contains("hello-world/" + s) && l.contains("1/1 ready")
+                    && l.contains("deployed " + s + "1111aaaa2222bbbb") && l.contains("answering " + s + "1111aaaa2222bbbb")), r.out());
+        }
+        assertTrue(r.out().contains("http://localhost:" + port + "/ → Howdy World"), r.out());
 
+        Files.writeString(state.resolve("answering"), deployed.toString().replace("hello1111aaaa2222bbbb", "hello0000old00000"));
+        var stale = deploy(List.of("status"));
+        assertEquals(1, stale.exit(), stale.both());
+        assertTrue(stale.out().contains("answering hello0000old00000 (not what is deployed)"), stale.out());
+        assertTrue(errorLines(stale).getFirst().contains("hello answers hello0000old00000 but hello1111aaaa2222bbbb is deployed"), stale.both());
+
+        Files.delete(state.resolve("answering"));
         Files.writeString(state.resolve("not-ready"), "");
         var unhealthy = deploy(List.of("status"));
         assertEquals(1, unhealthy.exit(), unhealthy.both());
@@ -235,6 +290,13 @@ class DeployPlanTest {
         env.put("FAKE_STATE", state.toString());
         env.put("FAKE_SERVICES", String.join(" ", SERVICES));
         return Support.run(command, env, Duration.ofMinutes(3));
+    }
+
+    /** A service's newTag in a generated kustomization. */
+    static String tag(String kustomization, String service) {
+        var m = java.util.regex.Pattern.compile("- name: " + service + "\n    newTag: \"([0-9a-f]+)\"").matcher(kustomization);
+        assertTrue(m.find(), service + " in " + kustomization);
+        return m.group(1);
     }
 
     static List<String> calls() throws IOException {
@@ -311,23 +373,28 @@ class DeployPlanTest {
             deployment() { printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: %s\\n  namespace: %s\\nspec:\\n  selector:\\n    matchLabels:\\n      app.kubernetes.io/name: %s\\n---\\n' "$1" "$2" "$1"; }
             case "$*" in
               "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
-              *" apply -k "*/manifests/ingress" -o yaml") deployment traefik traefik ;;
-              *" apply -k "*" -o yaml") for d in $FAKE_SERVICES; do deployment $d hello-world; done ;;
+              *" apply -k "*"/manifests/ingress "*" -o yaml") deployment traefik traefik ;;
+              *" apply -k "*" -o yaml")
+                for d in $FAKE_SERVICES; do deployment $d hello-world; done
+                # What was deployed, for the fake ingress and get deployments: "name tag" from the kustomization's images.
+                awk '/^  - name: /{n=$3} /^    newTag: /{gsub(/"/,"",$2); print n, $2}' "$(arg -k "$@")/kustomization.yaml" > "$s/deployed" ;;
               *" rollout status "*)
                 name=$(echo "$*" | sed 's/.*deployment\\/\\([a-z]*\\).*/\\1/')
                 if [ -e "$s/fail-rollout-$name" ]; then echo "error: timed out waiting for the condition" >&2; exit 1; fi
                 echo "deployment \\"$name\\" successfully rolled out" ;;
+              *"deletionTimestamp"*) if [ -e "$s/terminating" ]; then cat "$s/terminating"; fi ;;
+              *" wait --for=delete "*) for p in "$@"; do case $p in pod/*) echo "$p condition met" ;; esac; done ;;
               *" get pods "*) echo "joiner-7d9f-abcde False" ;;
               *" get events "*) echo "LAST SEEN   TYPE      REASON    OBJECT                 MESSAGE"
                                 echo "10s         Warning   BackOff   pod/joiner-7d9f-abcde  Back-off restarting failed container" ;;
               *" logs "*) echo "joiner: cannot listen on 0.0.0.0:3002" ;;
               *" get deployments "*)
-                echo "traefik/traefik 1 1"
+                echo "traefik/traefik 1 1 docker.io/library/traefik:v3.6.12"
                 for d in $FAKE_SERVICES; do
                   ready=1; [ "$d" = world ] && [ -e "$s/not-ready" ] && ready=
-                  echo "hello-world/$d $ready 1"
+                  echo "hello-world/$d $ready 1 $d:$(awk -v d=$d '$1==d{print $2}' "$s/deployed" 2>/dev/null)"
                 done
-                echo "kube-system/coredns 2 2" ;;
+                echo "kube-system/coredns 2 2 registry.k8s.io/coredns/coredns:v1.12.1" ;;
               *) echo "fake kubectl: unexpected: $*" >&2; exit 64 ;;
             esac
             """;

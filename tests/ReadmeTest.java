@@ -49,7 +49,7 @@ class ReadmeTest {
         Set<String> deployCommands = new TreeSet<>();
         Matcher m = Pattern.compile("(?m)^  (\\w+)\\s{2,}").matcher(deployHelp());
         while (m.find()) deployCommands.add(m.group(1));
-        assertTrue(deployCommands.containsAll(List.of("up", "down", "status", "render", "images", "local")), deployCommands.toString());
+        assertTrue(deployCommands.containsAll(List.of("up", "dev", "down", "status", "logs", "render", "images", "local")), deployCommands.toString());
 
         for (String line : shellLines()) {
             if (!line.startsWith("jbang ")) continue;
@@ -80,7 +80,7 @@ class ReadmeTest {
     @Test
     void every_deploy_option_in_the_readme_exists_and_every_option_is_documented() throws IOException {
         Set<String> inHelp = new TreeSet<>();
-        for (String command : List.of("up", "down", "status", "render", "images", "local")) {
+        for (String command : List.of("up", "dev", "down", "status", "logs", "render", "images", "local")) {
             Matcher m = Pattern.compile("(?m)^\\s+(?:-\\w, )?--([a-z][a-z-]+)").matcher(deployHelp(command));
             while (m.find()) inHelp.add(m.group(1));
         }

@@ -5,6 +5,8 @@
 //DEPS org.junit.platform:junit-platform-launcher:6.1.3
 //DEPS org.yaml:snakeyaml:2.5
 //SOURCES Support.java Lab.java Manifests.java *Test.java
+// What unit tests check of deploy.java's parts (JDK only, so they compile here alone).
+//SOURCES ../deploy/Watch.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
