@@ -97,6 +97,11 @@ class deploy implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
         @Mixin ProfileOption profile = new ProfileOption();
         @Mixin BaseImageOption base = new BaseImageOption();
+        @Mixin Registry.Options registry = new Registry.Options();
+        @Mixin Context.Options remote = new Context.Options();
+
+        @Option(names = "--skip-ingress-controller", description = "With --context: install no ingress controller (the cluster's own serves the traefik class).")
+        boolean skipIngress;
 
         @Option(names = "--port", paramLabel = "N", description = "Host port of the ingress (default: ${DEFAULT-VALUE}).")
         int port = 80;
@@ -113,16 +118,22 @@ class deploy implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             if (spec != null && (port < 1 || port > 65535)) throw new ParameterException(spec.commandLine(), "--port must be 1-65535, not " + port);
+            Registry to = spec == null ? null : registry.registry(spec);
+            Context context = spec == null ? null : remote.context(spec, to, "--cluster", "--port", "--node-image");
+            if (skipIngress && context == null) throw new ParameterException(spec.commandLine(), "--skip-ingress-controller goes with --context");
             Checkout checkout = Checkout.find();
             Path root = checkout.root();
             String bound = Failure.format(timeout);
+            if (context != null) return context.up(this, checkout, to);
             Tools tools = Step.run("Checking tools",
                     () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());
             boolean exists = kind.exists();
             String reuse = exists ? kind.checkHostPort(port) : null; // a wrong port fails here, before anything changes
-            List<Image> images = Step.run("Building images with Jib (" + base.ref + ")",
+            LocalRegistry local = LocalRegistry.start(tools.engine(), to);
+            List<Image> images = to != null ? null : Step.run("Building images with Jib (" + base.ref + ")",
                     () -> Image.buildAll(checkout, root.resolve("build/images"), base.ref));
+            List<Push> pushes = to == null ? null : Push.step(checkout, to, base.ref);
 
             if (exists) {
                 Step.run("Reusing cluster " + kind.name(), () -> Step.note(reuse));
@@ -130,19 +141,13 @@ class deploy implements Callable<Integer> {
                 Step.run("Creating cluster " + kind.name() + " (waiting ≤ " + bound + " for its control plane)",
                         () -> Step.note(kind.create(root, port, nodeImage, timeout)));
             }
-            Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
+            if (local != null) Step.run("Connecting the local registry to " + kind.name(), () -> Step.note(local.wire(kind, root)));
+            else if (images != null) Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
 
             Kubectl kubectl = kind.kubectl();
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
                     () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
-            List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
-                    () -> applyProfile(root, kubectl, images));
-            Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
-                    () -> kubectl.rollout(workloads, timeout));
-
-            URI url = Http.ingress(port);
-            Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
-            Step.run("Asking " + url + " for Hello World (retrying ≤ " + Failure.format(smoke) + ")", () -> Http.expectHelloWorld(url, smoke));
+            URI url = applyAndProve(root, kubectl, images, pushes, () -> Http.ingress(port));
 
             System.out.printf("""
 
@@ -157,9 +162,22 @@ class deploy implements Callable<Integer> {
             return OK;
         }
 
-        /** The profile with the images' tags; what was applied is kept beside it (like the original, up shows what it deployed). */
-        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images) throws IOException {
-            Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
+        /** What every cluster gets: the profile applied, its rollouts awaited, then the URL asked for Hello World. */
+        URI applyAndProve(Path root, Kubectl kubectl, List<Image> images, List<Push> pushes, Callable<URI> where) throws Exception {
+            List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
+                    () -> applyProfile(root, kubectl, images, pushes));
+            Step.run("Waiting ≤ " + Failure.format(timeout) + " for " + String.join(", ", workloads.stream().map(Workload::name).toList())
+                    + " to roll out", () -> kubectl.rollout(workloads, timeout));
+            URI url = where.call();
+            Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
+            Step.run("Asking " + url + " for Hello World (retrying ≤ " + Failure.format(smoke) + ")", () -> Http.expectHelloWorld(url, smoke));
+            return url;
+        }
+
+        /** The profile with the images' tags (or digests); what was applied is kept beside it (like the original, up shows what it deployed). */
+        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images, List<Push> pushes) throws IOException {
+            Path kustomization = pushes != null ? Kustomization.writePulled(root, profile.name(), Push.references(pushes))
+                    : Kustomization.write(root, profile.name(), Image.tags(images));
             String applied = kubectl.apply(kustomization);
             Path record = kustomization.resolve("applied.yaml");
             Files.writeString(record, applied);
@@ -167,12 +185,17 @@ class deploy implements Callable<Integer> {
         }
     }
 
-    @Command(name = "down", mixinStandardHelpOptions = true, description = "Deletes the kind cluster; succeeds when it is already gone.")
+    @Command(name = "down", mixinStandardHelpOptions = true, description = {"Deletes the kind cluster; succeeds when it is already gone.",
+            "%nWith --context: deletes what up applied there (labelled app.kubernetes.io/managed-by=deploy.java), never the cluster."})
     static class Down implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
 
+        @Option(names = "--context", paramLabel = "NAME", description = "The kubeconfig context that up --context deployed to.")
+        String context;
+
         @Override
         public Integer call() throws Exception {
+            if (context != null) return new Context(context, null).down(Checkout.find().root());
             Tools tools = Tools.check(Need.ENGINE, Need.KIND).value();
             Kind kind = new Kind(cluster.name, tools.engine());
             if (!kind.exists()) {
@@ -189,25 +212,42 @@ class deploy implements Callable<Integer> {
                     "%nExits 0 when all is well, 1 otherwise."})
     static class Status implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
+        @Mixin Context.Options remote = new Context.Options();
+        @Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             List<String> services = Checkout.find().services();
-            Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
-            Kind kind = new Kind(cluster.name, tools.engine());
-            if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
-            System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
+            Context context = remote.context(spec, null, "--cluster");
+            Kubectl kubectl;
+            Callable<URI> where;
+            String name;
+            if (context == null) {
+                Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
+                Kind kind = new Kind(cluster.name, tools.engine());
+                if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
+                System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
+                kubectl = kind.kubectl();
+                where = () -> Http.ingress(kind.hostPort());
+                name = kind.name();
+            } else {
+                Tools.check(Need.KUBECTL);
+                System.out.println("context      " + context.name() + " (" + context.check().note() + ")");
+                kubectl = context.kubectl();
+                where = () -> context.url(Duration.ZERO);
+                name = context.name();
+            }
             var problems = new ArrayList<String>();
-            for (var d : kind.kubectl().deployments()) {
+            for (var d : kubectl.deployments()) {
                 if (!services.contains(d.name()) && !d.name().equals("traefik")) continue;
                 System.out.printf("deployment   %-22s %s/%s ready%n", d.id(), d.ready(), d.wanted());
                 if (!d.ready().equals(d.wanted())) problems.add(d.id() + " is " + d.ready() + "/" + d.wanted() + " ready");
             }
-            URI url = Http.ingress(kind.hostPort());
+            URI url = where.call();
             String answer = Http.ask(url);
             System.out.println("url          " + url + " → " + answer);
             if (!answer.equals("Hello World")) problems.add(url + " does not answer Hello World");
-            if (!problems.isEmpty()) throw new Failure(kind.name() + " is not healthy: " + String.join("; ", problems));
+            if (!problems.isEmpty()) throw new Failure(name + " is not healthy: " + String.join("; ", problems));
             return OK;
         }
     }
@@ -236,13 +276,22 @@ class deploy implements Callable<Integer> {
                             + " DIR/<name>.ref holds the reference; an archive built from the same inputs is kept, not rebuilt."})
     static class Images implements Callable<Integer> {
         @Mixin BaseImageOption base = new BaseImageOption();
+        @Mixin Registry.Options registry = new Registry.Options();
+        @Spec CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--out", paramLabel = "DIR", description = "Where the archives go (default: build/images in the checkout).")
         Path out;
 
         @Override
         public Integer call() throws Exception {
+            Registry to = registry.registry(spec);
             Checkout checkout = Checkout.find();
+            if (to != null) {
+                if (out != null) throw new ParameterException(spec.commandLine(), "--out (archives) and --registry (a push) do not go together");
+                if (to.local() > 0) LocalRegistry.start(Tools.check(Need.ENGINE).value().engine(), to);
+                for (Push p : Push.step(checkout, to, base.ref)) System.out.printf("%-7s %s%n", p.name(), p.reference());
+                return OK;
+            }
             Path dir = out != null ? out.toAbsolutePath() : checkout.root().resolve("build/images");
             List<Image> images = Step.run("Building images with Jib (" + base.ref + ")", () -> Image.buildAll(checkout, dir, base.ref));
             for (Image i : images) System.out.printf("%-7s %s  %s%n", i.name(), i.ref(), Step.shown(i.tar()));
