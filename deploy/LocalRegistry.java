@@ -77,8 +77,8 @@ record LocalRegistry(String engine, int port) {
             run("network", "connect", "kind", name()).orFail(engine + " network connect kind " + name());
             notes.add("joined the kind network");
         }
-        // containerd reads hosts.toml afresh on each pull: no restart. Where it looks is config_path (containerd 2's
-        // default, /etc/containerd/certs.d, in kind's node images since v0.27).
+        // containerd reads hosts.toml afresh on each pull: no restart. Where it looks is its config_path: by default
+        // in containerd 2 (kind's images since v0.27), set by manifests/kind/cluster.yaml for 1.x.
         String dir = "/etc/containerd/certs.d/" + host(), hostsToml = "[host.\"http://" + name() + ":5000\"]\n";
         Path local = root.resolve("build/kind/" + host().replace(':', '_') + ".hosts.toml");
         Files.createDirectories(local.getParent());
@@ -89,8 +89,9 @@ record LocalRegistry(String engine, int port) {
             if (run("exec", node, "cat", dir + "/hosts.toml").out().equals(hostsToml)) continue;
             String paths = run("exec", node, "containerd", "config", "dump").out();
             if (!paths.contains("/etc/containerd/certs.d")) {
-                throw new Failure("containerd on " + node + " does not read /etc/containerd/certs.d (its config_path): the node image"
-                        + " predates kind v0.27; recreate the cluster on a newer one (jbang deploy.java down" + kind.flag() + ", then up)");
+                throw new Failure("containerd on " + node + " does not read /etc/containerd/certs.d (its registry config_path; the"
+                        + " cluster was not made from manifests/kind/cluster.yaml as it is now): recreate it with"
+                        + " `jbang deploy.java down" + kind.flag() + "`, then up");
             }
             run("exec", node, "mkdir", "-p", dir).orFail("mkdir " + dir + " on " + node);
             run("cp", local.toString(), node + ":" + dir + "/hosts.toml").orFail(engine + " cp hosts.toml to " + node);

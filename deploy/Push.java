@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  */
 record Push(String name, String tag, String reference, int pushed, int present, long bytes) {
     static final Pattern PUSHING = Pattern.compile("pushing blob (sha256:[0-9a-f]{64})");
-    static final Pattern SKIPPED = Pattern.compile("Skipping push; BLOB already exists.*digest=(sha256:[0-9a-f]{64})");
+    static final Pattern SKIPPED = Pattern.compile("Skipping push; BLOB already exists.*digest: (sha256:[0-9a-f]{64})");
 
     /** Each image's repository and digest, for Kustomization. */
     static Map<String, String> references(List<Push> pushes) {
