@@ -2,7 +2,13 @@ import com.google.cloud.tools.jib.api.Containerizer;
 import com.google.cloud.tools.jib.api.JibContainer;
 import com.google.cloud.tools.jib.api.LogEvent;
 import com.google.cloud.tools.jib.event.events.ProgressEvent;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,8 +28,9 @@ import java.util.regex.Pattern;
  *
  * @param reference the pushed image by digest, e.g. localhost:5001/hello@sha256:…, which is what the cluster runs
  * @param bytes     what went over the wire: the blobs the registry lacked (the manifest itself aside)
+ * @param upToDate  pushed before from the same inputs (its record says so) and the registry still has it: not rebuilt
  */
-record Push(String name, String tag, String reference, int pushed, int present, long bytes) {
+record Push(String name, String tag, String reference, int pushed, int present, long bytes, boolean upToDate) {
     static final Pattern PUSHING = Pattern.compile("pushing blob (sha256:[0-9a-f]{64})");
     static final Pattern SKIPPED = Pattern.compile("Skipping push; BLOB already exists.*digest: (sha256:[0-9a-f]{64})");
 
@@ -46,7 +53,10 @@ record Push(String name, String tag, String reference, int pushed, int present, 
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (String name : checkout.services()) {
                 var image = new Image(name, Image.defaultPort(root, name), Image.tag(root, name, base), null);
-                pushes.add(pool.submit(() -> push(root, image, registry, base)));
+                pushes.add(pool.submit(() -> {
+                    Push kept = upToDate(root, image, registry);
+                    return kept != null ? kept : push(root, image, registry, base);
+                }));
             }
         }
         var done = new ArrayList<Push>();
@@ -94,22 +104,55 @@ record Push(String name, String tag, String reference, int pushed, int present, 
         }
         long bytes = 0;
         for (var blob : sizes.entrySet()) if (!skipped.contains(blob.getKey())) bytes += blob.getValue();
+        Files.writeString(Files.createDirectories(record(root, registry, image.name()).getParent()).resolve(image.name() + ".ref"),
+                image.tag() + " " + pushed.getDigest() + "\n");
         return new Push(image.name(), image.tag(), registry.repository(image.name()) + "@" + pushed.getDigest(),
-                sizes.size() - skipped.size(), skipped.size(), bytes);
+                sizes.size() - skipped.size(), skipped.size(), bytes, false);
     }
 
-    /** "hello: 2 blobs pushed (3.1 kB); world, joiner: nothing new (to localhost:5001)" */
+    /** Where the last push of a service to this registry is recorded: its tag and digest. */
+    static Path record(Path root, Registry registry, String name) {
+        return root.resolve("build/images/pushed/" + registry.prefix().replaceAll("[^A-Za-z0-9._-]", "_") + "/" + name + ".ref");
+    }
+
+    /**
+     * The same inputs were pushed before, and the registry still answers for that digest: nothing to compile or push.
+     * Asked without a login, so only registries that answer anonymously (a local one) take this path; any other
+     * answer means Jib pushes, which finds what is there by itself.
+     */
+    static Push upToDate(Path root, Image image, Registry registry) throws IOException, InterruptedException {
+        Path record = record(root, registry, image.name());
+        if (!Files.isRegularFile(record)) return null;
+        String[] f = Files.readString(record).strip().split(" ");
+        if (f.length != 2 || !f[0].equals(image.tag())) return null;
+        String repository = registry.repository(image.name());
+        URI manifest = URI.create((registry.plainHttp() ? "http://" : "https://") + registry.host() + "/v2/"
+                + repository.substring(registry.host().length() + 1) + "/manifests/" + f[1]);
+        var head = HttpRequest.newBuilder(manifest).method("HEAD", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(5))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json").build();
+        try {
+            if (Http.CLIENT.send(head, HttpResponse.BodyHandlers.discarding()).statusCode() != 200) return null;
+        } catch (IOException e) {
+            return null;
+        }
+        return new Push(image.name(), image.tag(), repository + "@" + f[1], 0, 0, 0, true);
+    }
+
+    /** "hello 2 blobs (5.9 kB); 5.9 kB sent (world, joiner up to date)" */
     static String summary(List<Push> pushes) {
         var parts = new ArrayList<String>();
         var unchanged = new ArrayList<String>();
+        var kept = new ArrayList<String>();
         long total = 0;
         for (Push p : pushes) {
             total += p.bytes();
-            if (p.pushed() == 0) unchanged.add(p.name());
+            if (p.upToDate()) kept.add(p.name());
+            else if (p.pushed() == 0) unchanged.add(p.name());
             else parts.add(p.name() + " " + p.pushed() + (p.pushed() == 1 ? " blob" : " blobs") + " (" + size(p.bytes()) + ")");
         }
         if (!unchanged.isEmpty()) parts.add(String.join(", ", unchanged) + " had all their blobs there");
-        return String.join("; ", parts) + "; " + size(total) + " sent";
+        return String.join("; ", parts) + (parts.isEmpty() ? "" : "; ") + size(total) + " sent"
+                + (kept.isEmpty() ? "" : " (" + String.join(", ", kept) + " up to date)");
     }
 
     static String size(long bytes) {

@@ -93,7 +93,7 @@ class DeployRegistryTest {
     // ---- --registry: what Jib pushes, and what deploy.java says about it
 
     @Test
-    void images_pushes_each_image_by_digest_and_a_second_push_sends_no_blob() {
+    void images_pushes_each_image_by_digest_and_a_second_push_sends_no_blob() throws IOException {
         var first = deploy("images", "--base-image", "scratch", "--registry", registry.host() + "/acme/hello-world");
         assertEquals(0, first.exit(), first.both());
         var pushed = pushed(first.out());
@@ -107,12 +107,27 @@ class DeployRegistryTest {
         assertTrue(received > 0, "blobs were sent");
         assertTrue(first.err().contains(size(received) + " sent"), "deploy.java counts what the registry received (" + received + " B):\n" + first.err());
 
+        // Pushed before from the same inputs, and the registry still has it: nothing is built or pushed.
         registry.blobBytes.set(0);
         var second = deploy("images", "--base-image", "scratch", "--registry", registry.host() + "/acme/hello-world");
         assertEquals(0, second.exit(), second.both());
         assertEquals(0, registry.blobBytes.get(), "nothing new was sent:\n" + second.err());
-        assertTrue(second.err().contains(String.join(", ", SERVICES) + " had all their blobs there; 0 B sent"), second.err());
+        assertTrue(second.err().contains("0 B sent (" + String.join(", ", SERVICES) + " up to date)"), second.err());
         for (String s : SERVICES) assertEquals(pushed.get(s)[1], pushed(second.out()).get(s)[1], "same inputs, same digest: " + s);
+
+        // Without that record, Jib builds again and finds every blob there.
+        deleteTree(Support.ROOT.resolve("build/images/pushed"));
+        var third = deploy("images", "--base-image", "scratch", "--registry", registry.host() + "/acme/hello-world");
+        assertEquals(0, third.exit(), third.both());
+        assertEquals(0, registry.blobBytes.get(), "nothing new was sent:\n" + third.err());
+        assertTrue(third.err().contains(String.join(", ", SERVICES) + " had all their blobs there; 0 B sent"), third.err());
+        for (String s : SERVICES) assertEquals(pushed.get(s)[1], pushed(third.out()).get(s)[1], "same inputs, same digest: " + s);
+
+        // A registry that lost the image (a local one recreated, say) gets it again.
+        registry.reset(false);
+        var fourth = deploy("images", "--base-image", "scratch", "--registry", registry.host() + "/acme/hello-world");
+        assertEquals(0, fourth.exit(), fourth.both());
+        assertEquals(received, registry.blobBytes.get(), fourth.err());
     }
 
     @Test
@@ -284,6 +299,13 @@ class DeployRegistryTest {
     }
 
     // ---- helpers
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
 
     static void fake(String name, String script) throws IOException {
         Path p = bin.resolve(name);
