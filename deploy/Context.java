@@ -76,7 +76,10 @@ record Context(String name, URI url) {
                     () -> ingressController(root, up.timeout));
         }
         URI at = up.applyAndProve(root, kubectl(), null, pushes, () -> url != null ? url
-                : Step.run("Waiting ≤ " + Failure.format(PUBLISHED) + " for the Ingress's address", () -> new Step.Done<>(url(PUBLISHED), null)));
+                : Step.run("Waiting ≤ " + Failure.format(PUBLISHED) + " for the Ingress's address", () -> {
+                    URI published = url(PUBLISHED);
+                    return new Step.Done<>(published, published + " (its status.loadBalancer)");
+                }));
         String flags = " --context " + name + (url != null ? " --url " + url : "");
         System.out.printf("""
 

@@ -233,9 +233,19 @@ class E2eRegistryTest {
      */
     static void remoteCluster() throws IOException, InterruptedException {
         if (REMOTE.kind("get", "clusters").out().lines().anyMatch(REMOTE.cluster::equals)) return;
-        var created = REMOTE.kind("create", "cluster", "--name", REMOTE.cluster, "--image", REMOTE.nodeImage, "--wait", "120s");
-        assertEquals(0, created.exit(), created.both());
         Path auth = Files.createTempDirectory("hw-registry-e2e-auth");
+        // containerd 1.x (the lab's v1.34 node) reads hosts.toml files only when told where (kind's recipe).
+        Files.writeString(auth.resolve("kind.yaml"), """
+                kind: Cluster
+                apiVersion: kind.x-k8s.io/v1alpha4
+                containerdConfigPatches:
+                  - |-
+                    [plugins."io.containerd.grpc.v1.cri".registry]
+                      config_path = "/etc/containerd/certs.d"
+                """);
+        var created = REMOTE.kind("create", "cluster", "--name", REMOTE.cluster, "--image", REMOTE.nodeImage,
+                "--config", auth.resolve("kind.yaml").toString(), "--wait", "120s");
+        assertEquals(0, created.exit(), created.both());
         var htpasswd = Support.run(List.of("htpasswd", "-Bbn", USER, PASSWORD), Map.of(), Duration.ofSeconds(30));
         assertEquals(0, htpasswd.exit(), "htpasswd failed");
         Files.writeString(auth.resolve("htpasswd"), htpasswd.out());
