@@ -36,8 +36,11 @@ import picocli.CommandLine.Spec;
  *   Checkout         the checkout, and its services (as manifests/base/kustomization.yaml lists them)
  *   Tools, Need      what this machine has, checked before anything changes
  *   Classes          a service compiled with javac, in-process
- *   Image            a service's image, built with Jib and tagged by its inputs
+ *   Image            a service's image, built with Jib and tagged by its inputs;  Podman: a docker:// base from Podman
+ *   Registry, Push   --registry: where images go, the login Jib finds there; each image pushed, named by digest
  *   Kind             the local kind cluster: create, load images, host port, delete
+ *   LocalRegistry    --registry local: kind's local-registry pattern (a registry container, hosts.toml on the nodes)
+ *   Context          --context: any cluster of the kubeconfig (no kind step), and down/status there
  *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts, say why one did not
  *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
  *   Http             the proof: what the URL answers
@@ -92,7 +95,9 @@ class deploy implements Callable<Integer> {
     @Command(name = "up", mixinStandardHelpOptions = true,
             description = {"Builds, loads and applies everything, then checks that the URL answers Hello World (the default).",
                     "%nThe kind cluster is created only when missing, images are loaded only when the node lacks their tag,"
-                            + " the ingress controller and the profile are applied and waited for. Safe to re-run."})
+                            + " the ingress controller and the profile are applied and waited for. Safe to re-run.",
+                    "%nWith --registry the images are pushed there and deployed by digest; with --context, to any cluster"
+                            + " (docs/registry.md)."})
     static class Up implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
         @Mixin ProfileOption profile = new ProfileOption();

@@ -59,7 +59,7 @@ class E2eRegistryTest {
         started = true;
         cleanUp(); // what an interrupted run left
         copy = Files.createTempDirectory("hw-registry-e2e-checkout");
-        for (String file : List.of("deploy.java", "deploy", "manifests", "hello.java", "world.java", "joiner.java")) copyTree(Support.ROOT.resolve(file), copy.resolve(file));
+        for (String file : List.of("deploy.java", "deploy", "manifests", "hello.java", "world.java", "joiner.java")) Manifests.copyTree(Support.ROOT.resolve(file), copy.resolve(file));
         goodLogin = login(PASSWORD);
         badLogin = login("wrong-" + PASSWORD);
     }
@@ -304,16 +304,6 @@ class E2eRegistryTest {
             outputs.add(r.both());
         }
         return r;
-    }
-
-    static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> files = Files.walk(from)) {
-            for (Path p : files.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(target);
-                else Files.copy(p, target);
-            }
-        }
     }
 
     static void deleteTree(Path dir) throws IOException {
