@@ -40,8 +40,11 @@ import picocli.CommandLine.Spec;
  *   Checkout         the checkout, and its services (as manifests/base/kustomization.yaml lists them)
  *   Tools, Need      what this machine has, checked before anything changes
  *   Classes          a service compiled with javac, in-process
- *   Image            a service's image, built with Jib and tagged by its inputs
+ *   Image            a service's image, built with Jib and tagged by its inputs;  Podman: a docker:// base from Podman
+ *   Registry, Push   --registry: where images go, the login Jib finds there; each image pushed, named by digest
  *   Kind             the local kind cluster: create, load images, host port, delete
+ *   LocalRegistry    --registry local: kind's local-registry pattern (a registry container, hosts.toml on the nodes)
+ *   Context          --context: any cluster of the kubeconfig (no kind step), and down/status there
  *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts and old pods, say why one did not
  *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
  *   Http             the proof: what the URL answers, and which versions answered (X-Version)
@@ -100,11 +103,18 @@ class deploy implements Callable<Integer> {
             description = {"Builds, loads and applies everything, then checks that the URL answers from the versions just deployed (the default).",
                     "%nThe kind cluster is created only when missing, images are loaded only when the node lacks their tag,"
                             + " the ingress controller and the profile are applied and waited for, and so are the old pods to stop;"
-                            + " then " + Http.IN_A_ROW + " answers in a row must name, in X-Version, each service's new image tag. Safe to re-run."})
+                            + " then " + Http.IN_A_ROW + " answers in a row must name, in X-Version, each service's new image tag. Safe to re-run.",
+                    "%nWith --registry the images are pushed there and deployed by digest; with --context, to any cluster"
+                            + " (docs/registry.md)."})
     static class Up implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
         @Mixin ProfileOption profile = new ProfileOption();
         @Mixin BaseImageOption base = new BaseImageOption();
+        @Mixin Registry.Options registry = new Registry.Options();
+        @Mixin Context.Options remote = new Context.Options();
+
+        @Option(names = "--skip-ingress-controller", description = "With --context: install no ingress controller (the cluster's own serves the traefik class).")
+        boolean skipIngress;
 
         @Option(names = "--port", paramLabel = "N", description = "Host port of the ingress (default: ${DEFAULT-VALUE}).")
         int port = 80;
@@ -121,6 +131,7 @@ class deploy implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             Served served = deploy();
+            if (served == null) return OK; // --context: Context.up said where
             System.out.printf("""
 
                     %s is served at %s
@@ -139,16 +150,27 @@ class deploy implements Callable<Integer> {
 
         Served deploy() throws Exception {
             if (spec != null && (port < 1 || port > 65535)) throw new ParameterException(spec.commandLine(), "--port must be 1-65535, not " + port);
+            Registry to = spec == null ? null : registry.registry(spec);
+            Context context = spec == null ? null : remote.context(spec, to, "--cluster", "--port", "--node-image");
+            if (skipIngress && context == null) throw new ParameterException(spec.commandLine(), "--skip-ingress-controller goes with --context");
             Checkout checkout = Checkout.find();
             Path root = checkout.root();
             String bound = Failure.format(timeout);
+            if (context != null) {
+                if (this instanceof Dev) throw new ParameterException(spec.commandLine(), "dev works on the local kind cluster: --context is for up");
+                context.up(this, checkout, to);
+                return null;
+            }
+            if (to != null && this instanceof Dev) throw new ParameterException(spec.commandLine(), "dev loads images into the kind cluster: --registry is for up");
             Tools tools = Step.run("Checking tools",
                     () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());
             boolean exists = kind.exists();
             String reuse = exists ? kind.checkHostPort(port) : null; // a wrong port fails here, before anything changes
-            List<Image> images = Step.run("Building images with Jib (" + base.ref + ")",
+            LocalRegistry local = LocalRegistry.start(tools.engine(), to);
+            List<Image> images = to != null ? null : Step.run("Building images with Jib (" + base.ref + ")",
                     () -> Image.buildAll(checkout, root.resolve("build/images"), base.ref));
+            List<Push> pushes = to == null ? null : Push.step(checkout, to, base.ref);
 
             if (exists) {
                 Step.run("Reusing cluster " + kind.name(), () -> Step.note(reuse));
@@ -156,29 +178,42 @@ class deploy implements Callable<Integer> {
                 Step.run("Creating cluster " + kind.name() + " (waiting ≤ " + bound + " for its control plane)",
                         () -> Step.note(kind.create(root, port, nodeImage, timeout)));
             }
-            Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
+            if (local != null) Step.run("Connecting the local registry to " + kind.name(), () -> Step.note(local.wire(kind, root)));
+            else if (images != null) Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
 
             Kubectl kubectl = kind.kubectl();
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
                     () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
+            Map<String, String> deployed = images != null ? Image.tags(images) : Push.tags(pushes);
+            Proven proven = applyAndProve(checkout, kubectl, images, pushes, () -> Http.ingress(port));
+            return new Served(checkout, kind, proven.url(), deployed, proven.answer());
+        }
+
+        /** What the URL answered, once it answered from the versions deployed. */
+        record Proven(URI url, Http.Answer answer) {}
+
+        /** What every cluster gets: the profile applied, its rollouts and old pods awaited, then the URL asked for the new versions. */
+        Proven applyAndProve(Checkout checkout, Kubectl kubectl, List<Image> images, List<Push> pushes, Callable<URI> where) throws Exception {
+            Path root = checkout.root();
+            String bound = Failure.format(timeout);
             List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
-                    () -> applyProfile(root, kubectl, images, true));
+                    () -> applyProfile(root, kubectl, images, pushes, true));
             Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                     () -> kubectl.rollout(workloads, timeout));
             Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
                     () -> Step.note(kubectl.awaitOldPodsGone(workloads, timeout)));
-
-            URI url = Http.ingress(port);
-            Map<String, String> deployed = Image.tags(images);
+            URI url = where.call();
+            Map<String, String> deployed = images != null ? Image.tags(images) : Push.tags(pushes);
             Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
             Http.Answer answer = Step.run("Asking " + url + " for the versions just deployed (" + Http.IN_A_ROW + " answers in a row, retrying ≤ "
                     + Failure.format(smoke) + ")", () -> Http.expectVersions(url, deployed, checkout.services().getLast(), smoke));
-            return new Served(checkout, kind, url, deployed, answer);
+            return new Proven(url, answer);
         }
 
-        /** The profile with the images' tags; what was applied is kept beside it (like the original, up shows what it deployed). */
-        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images, boolean validate) throws IOException {
-            Path kustomization = Kustomization.write(root, profile.name(), Image.tags(images));
+        /** The profile with the images' tags (or digests); what was applied is kept beside it (like the original, up shows what it deployed). */
+        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images, List<Push> pushes, boolean validate) throws IOException {
+            Path kustomization = pushes != null ? Kustomization.writePulled(root, profile.name(), Push.references(pushes))
+                    : Kustomization.write(root, profile.name(), Image.tags(images));
             String applied = kubectl.apply(kustomization, validate);
             Path record = kustomization.resolve("applied.yaml");
             Files.writeString(record, applied);
@@ -201,12 +236,17 @@ class deploy implements Callable<Integer> {
         }
     }
 
-    @Command(name = "down", mixinStandardHelpOptions = true, description = "Deletes the kind cluster; succeeds when it is already gone.")
+    @Command(name = "down", mixinStandardHelpOptions = true, description = {"Deletes the kind cluster; succeeds when it is already gone.",
+            "%nWith --context: deletes what up applied there (labelled app.kubernetes.io/managed-by=deploy.java), never the cluster."})
     static class Down implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
 
+        @Option(names = "--context", paramLabel = "NAME", description = "The kubeconfig context that up --context deployed to.")
+        String context;
+
         @Override
         public Integer call() throws Exception {
+            if (context != null) return new Context(context, null).down(Checkout.find().root());
             Tools tools = Tools.check(Need.ENGINE, Need.KIND).value();
             Kind kind = new Kind(cluster.name, tools.engine());
             if (!kind.exists()) {
@@ -224,16 +264,33 @@ class deploy implements Callable<Integer> {
                     "%nExits 0 when all is well: every Deployment ready, and the URL answers 200 from the versions deployed; else 1."})
     static class Status implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
+        @Mixin Context.Options remote = new Context.Options();
+        @Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
-            Checkout checkout = Checkout.find();
-            Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
-            Kind kind = new Kind(cluster.name, tools.engine());
-            if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
-            System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
-            var problems = StatusReport.print(checkout.services(), kind.kubectl().deployments(), Http.ingress(kind.hostPort()));
-            if (!problems.isEmpty()) throw new Failure(kind.name() + " is not healthy: " + String.join("; ", problems));
+            List<String> services = Checkout.find().services();
+            Context context = remote.context(spec, null, "--cluster");
+            Kubectl kubectl;
+            Callable<URI> where;
+            String name;
+            if (context == null) {
+                Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
+                Kind kind = new Kind(cluster.name, tools.engine());
+                if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
+                System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
+                kubectl = kind.kubectl();
+                where = () -> Http.ingress(kind.hostPort());
+                name = kind.name();
+            } else {
+                Tools.check(Need.KUBECTL);
+                System.out.println("context      " + context.name() + " (" + context.check().note() + ")");
+                kubectl = context.kubectl();
+                where = () -> context.url(Duration.ZERO);
+                name = context.name();
+            }
+            var problems = StatusReport.print(services, kubectl.deployments(), where.call());
+            if (!problems.isEmpty()) throw new Failure(name + " is not healthy: " + String.join("; ", problems));
             return OK;
         }
     }
@@ -291,13 +348,22 @@ class deploy implements Callable<Integer> {
                             + " DIR/<name>.ref holds the reference; an archive built from the same inputs is kept, not rebuilt."})
     static class Images implements Callable<Integer> {
         @Mixin BaseImageOption base = new BaseImageOption();
+        @Mixin Registry.Options registry = new Registry.Options();
+        @Spec CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--out", paramLabel = "DIR", description = "Where the archives go (default: build/images in the checkout).")
         Path out;
 
         @Override
         public Integer call() throws Exception {
+            Registry to = registry.registry(spec);
             Checkout checkout = Checkout.find();
+            if (to != null) {
+                if (out != null) throw new ParameterException(spec.commandLine(), "--out (archives) and --registry (a push) do not go together");
+                if (to.local() > 0) LocalRegistry.start(Tools.check(Need.ENGINE).value().engine(), to);
+                for (Push p : Push.step(checkout, to, base.ref)) System.out.printf("%-7s %s%n", p.name(), p.reference());
+                return OK;
+            }
             Path dir = out != null ? out.toAbsolutePath() : checkout.root().resolve("build/images");
             List<Image> images = Step.run("Building images with Jib (" + base.ref + ")", () -> Image.buildAll(checkout, dir, base.ref));
             for (Image i : images) System.out.printf("%-7s %s  %s%n", i.name(), i.ref(), Step.shown(i.tar()));

@@ -99,7 +99,7 @@ final class DevLoop {
             if (plan.apply()) {
                 // A change of sources alone changes image tags alone: what else is applied was validated when it was.
                 unvalidated |= plan.manifests();
-                List<Workload> workloads = timed(took, "apply", () -> up.applyProfile(root, kubectl, images, unvalidated).value());
+                List<Workload> workloads = timed(took, "apply", () -> up.applyProfile(root, kubectl, images, null, unvalidated).value());
                 unvalidated = false;
                 applied = Image.tags(images);
                 // A new tag alone rolls its service's Deployment alone (named after it): the others need no kubectl to wait.

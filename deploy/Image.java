@@ -157,7 +157,7 @@ record Image(String name, int port, String tag, Path tar) {
         Files.deleteIfExists(refFile()); // from now on the archive is not trusted until it is whole
         Path classes = Classes.compile(root, name);
         try {
-            containerize(root.resolve("build/jib-cache"), base, classes);
+            containerize(root, base, classes);
         } finally {
             Classes.delete(classes);
         }
@@ -165,7 +165,8 @@ record Image(String name, int port, String tag, Path tar) {
         return this;
     }
 
-    void containerize(Path cache, String base, Path classes) throws Exception {
+    void containerize(Path root, String base, Path classes) throws Exception {
+        Path cache = root.resolve("build/jib-cache");
         var log = new CopyOnWriteArrayList<String>();
         var containerizer = Containerizer.to(TarImage.at(tar).named(ref()))
                 .setBaseImageLayersCache(cache.resolve("base"))
@@ -175,23 +176,32 @@ record Image(String name, int port, String tag, Path tar) {
                     if (e.getLevel().ordinal() <= LogEvent.Level.WARN.ordinal()) log.add(e.getLevel() + ": " + e.getMessage());
                 });
         try {
-            from(base)
-                    .setFileEntriesLayers(FileEntriesLayer.builder().setName("classes")
-                            .addEntryRecursive(classes, AbsoluteUnixPath.get("/app")).build())
-                    .setEntrypoint(entrypoint(name))
-                    .setEnvironment(environment())
-                    .setExposedPorts(Port.tcp(port))
-                    .setUser(USER)
-                    .containerize(containerizer);
+            jib(root, base, classes).containerize(containerizer);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw e;
         } catch (Exception e) {
-            Throwable cause = e;
-            while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
-            String hint = base.contains("://") ? "" : " (no registry reachable? build on a local image: --base-image docker://NAME or tar://PATH)";
-            throw new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, tidy(log));
+            throw failed(base, e, log);
         }
+    }
+
+    /** The image as Jib builds it: the base, the classes in /app, the entrypoint; where it goes is the caller's. */
+    JibContainerBuilder jib(Path root, String base, Path classes) throws InvalidImageReferenceException, IOException {
+        return from(root, base)
+                .setFileEntriesLayers(FileEntriesLayer.builder().setName("classes")
+                        .addEntryRecursive(classes, AbsoluteUnixPath.get("/app")).build())
+                .setEntrypoint(entrypoint(name))
+                .setEnvironment(environment())
+                .setExposedPorts(Port.tcp(port))
+                .setUser(USER);
+    }
+
+    /** A failed build as one line: the deepest cause, and the way out when the base was to come from a registry. */
+    Failure failed(String base, Exception e, List<String> log) {
+        Throwable cause = e;
+        while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
+        String hint = base.contains("://") ? "" : " (no registry reachable? build on a local image: --base-image docker://NAME or tar://PATH)";
+        return new Failure("building " + name + " on " + base + " failed: " + cause.getMessage() + hint, tidy(log));
     }
 
     /** Offline, Jib would retry its pull for a minute and more; a name that does not resolve fails at once. */
@@ -215,12 +225,12 @@ record Image(String name, int port, String tag, Path tar) {
         return text.toString();
     }
 
-    static JibContainerBuilder from(String base) throws InvalidImageReferenceException {
+    static JibContainerBuilder from(Path root, String base) throws InvalidImageReferenceException {
         if (base.startsWith("docker://")) {
-            var image = DockerDaemonImage.named(base.substring("docker://".length()));
-            // Jib asks the engine with `docker save`; Podman answers the same command.
-            if (Proc.which("docker") == null && Proc.which("podman") != null) image.setDockerExecutable(Proc.which("podman"));
-            return Jib.from(image);
+            String name = base.substring("docker://".length());
+            // Jib reads the JSON of `docker inspect`, which Podman writes in another shape: its image comes as an archive.
+            if (Proc.which("docker") == null && Proc.which("podman") != null) return Jib.from(TarImage.at(Podman.save(root, name)));
+            return Jib.from(DockerDaemonImage.named(name));
         }
         if (base.startsWith("tar://")) return Jib.from(TarImage.at(Path.of(base.substring("tar://".length())).toAbsolutePath()));
         return Jib.from(RegistryImage.named(base)).setPlatforms(Set.of(platform()));

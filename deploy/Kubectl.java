@@ -89,9 +89,10 @@ record Kubectl(String context) {
         }
 
         /** The image's tag: deploy.java tags by content, so the tag names the code (what X-Version answers). */
-        String version() {
-            int colon = image.lastIndexOf(':');
-            return colon > image.lastIndexOf('/') ? image.substring(colon + 1) : "(untagged)";
+        String version() { // repository:tag, or repository:tag@digest (up --registry)
+            String tagged = image.contains("@") ? image.substring(0, image.indexOf('@')) : image;
+            int colon = tagged.lastIndexOf(':');
+            return colon > tagged.lastIndexOf('/') ? tagged.substring(colon + 1) : "(untagged)";
         }
     }
 

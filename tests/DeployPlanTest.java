@@ -3,6 +3,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -45,7 +46,18 @@ class DeployPlanTest {
         ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         // It answers as joiner would: X-Version names joiner's version, then hello's and world's, here the tags that
         // the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a test says so.
-        ingress.createContext("/", exchange -> {
+        ingress.createContext("/", answersAsJoiner(state));
+        ingress.start();
+        port = ingress.getAddress().getPort();
+    }
+
+    /**
+     * The fake ingress answers as joiner would: X-Version names joiner's version, then hello's and world's, here the
+     * tags that the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a
+     * test says so; the body is $FAKE_STATE/body when a test edited it.
+     */
+    static HttpHandler answersAsJoiner(Path state) {
+        return exchange -> {
             try (exchange) {
                 Path answering = Files.exists(state.resolve("answering")) ? state.resolve("answering") : state.resolve("deployed");
                 var versions = Files.exists(answering) ? Files.readAllLines(answering).stream().map(l -> l.replace(' ', '=')).toList() : List.<String>of();
@@ -59,9 +71,7 @@ class DeployPlanTest {
                 exchange.sendResponseHeaders(200, body.length);
                 exchange.getResponseBody().write(body);
             }
-        });
-        ingress.start();
-        port = ingress.getAddress().getPort();
+        };
     }
 
     @AfterAll

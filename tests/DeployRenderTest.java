@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** {@code render} prints exactly what {@code kubectl kustomize} makes of the profile with the tags applied. */
+/** {@code render} prints exactly what {@code kubectl kustomize} makes of the profile with the tags (and deploy.java's label) applied. */
 class DeployRenderTest {
     static final Pattern IMAGE = Pattern.compile("image: (" + String.join("|", Support.SERVICES) + "):([0-9a-f]{16})");
 
@@ -37,7 +37,9 @@ class DeployRenderTest {
         // Independently: a kustomization of our own over the overlay, setting the same tags.
         Path dir = Files.createDirectories(Support.ROOT.resolve("tests/out/render-" + profile + "-" + ProcessHandle.current().pid()));
         try {
-            var text = new StringBuilder("resources:\n  - " + dir.relativize(Support.ROOT.resolve("manifests/overlays/" + profile)) + "\nimages:\n");
+            // The tags, and the label by which deploy.java knows its own objects (down --context deletes by it).
+            var text = new StringBuilder("resources:\n  - " + dir.relativize(Support.ROOT.resolve("manifests/overlays/" + profile))
+                    + "\nlabels:\n  - pairs:\n      app.kubernetes.io/managed-by: deploy.java\nimages:\n");
             tags.forEach((name, tag) -> text.append("  - name: ").append(name).append("\n    newTag: \"").append(tag).append("\"\n"));
             Files.writeString(dir.resolve("kustomization.yaml"), text);
             var expected = Support.run(List.of("kubectl", "kustomize", dir.toString()), Map.of(), Duration.ofMinutes(1));

@@ -213,9 +213,16 @@ class ManifestsTest extends Manifests {
                 map(at(x, "spec.template.spec")).remove("topologySpreadConstraints");
                 container(x).remove("imagePullPolicy");
                 map(at(container(x), "resources.requests")).remove("cpu");
+                container(x).remove("envFrom"); // the ConfigMap's name carries a hash of its content: compared below
             }
             assertEquals(dc, pc, s + ": profiles must differ only by their patches");
         }
+        // The services' shared environment differs by one line: dev logs each request (dev and logs show them).
+        var devEnv = data(all(dev, "ConfigMap").getFirst());
+        var prodEnv = data(all(prod, "ConfigMap").getFirst());
+        assertEquals("true", devEnv.remove("ACCESS_LOG"), "dev's service-env turns the access log on");
+        assertNull(prodEnv.get("ACCESS_LOG"), "prod logs no request");
+        assertEquals(prodEnv, devEnv, "service-env: the same in both profiles but ACCESS_LOG");
         assertTrue(all(dev, "PodDisruptionBudget").isEmpty());
         assertEquals(3, all(prod, "PodDisruptionBudget").size());
     }
@@ -295,5 +302,9 @@ class ManifestsTest extends Manifests {
         assertFalse(parts.isEmpty(), "a peer that allows everything: " + peer);
         assertTrue(peer.keySet().stream().allMatch(k -> k.equals("namespaceSelector") || k.equals("podSelector")), "ipBlock peers: " + peer);
         return String.join(" ", parts);
+    }
+
+    private static Map<String, Object> data(Map<String, Object> configMap) {
+        return new java.util.TreeMap<>(map(configMap.get("data")));
     }
 }
