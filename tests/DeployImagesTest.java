@@ -20,12 +20,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code jbang deploy.java images} for real: on a Java runtime image made here with no registry
- * (tests/java-base-image), then the three images run on one Docker network and answer Hello World.
+ * (tests/java-base-image), then the services' images run on one Docker network and answer Hello World.
  */
 class DeployImagesTest {
     static final String BASE = "docker://hello-world-lab/java-base:25";
-    static final Pattern LINE = Pattern.compile("(hello|world|joiner) +(\\1:[0-9a-f]{16}) +(\\S+/\\1\\.tar)");
-    static final List<String> NAMES = List.of("hello", "world", "joiner");
+    static final List<String> NAMES = Support.SERVICES;
+    static final Pattern LINE = Pattern.compile("(" + String.join("|", NAMES) + ") +(\\1:[0-9a-f]{16}) +(\\S+/\\1\\.tar)");
 
     static Path first, second;
     static Support.Result built, rebuilt;
@@ -68,7 +68,7 @@ class DeployImagesTest {
     }
 
     @Test
-    void the_three_answer_Hello_World_on_one_network_as_user_65532() throws Exception {
+    void all_answer_Hello_World_on_one_network_as_user_65532() throws Exception {
         var refs = refs(built);
         for (String name : NAMES) {
             var load = docker("load", "-i", first.resolve(name + ".tar").toString());
@@ -81,23 +81,25 @@ class DeployImagesTest {
         var containers = new ArrayList<String>();
         assertEquals(0, docker("network", "create", prefix).exit());
         try {
-            for (String name : List.of("hello", "world")) {
+            // Each listens on its Service's port (PORT, as in the cluster); joiner finds hello and world by name.
+            for (String name : NAMES) {
                 containers.add(prefix + "-" + name);
-                var run = docker("run", "-d", "--name", prefix + "-" + name, "--network", prefix, "--network-alias", name, refs.get(name));
+                var command = new ArrayList<>(List.of("run", "-d", "--name", prefix + "-" + name, "--network", prefix,
+                        "--network-alias", name, "-e", "PORT=" + Support.port(name)));
+                if (name.equals("joiner")) {
+                    command.addAll(List.of("-e", "HELLO_SERVICE=hello:" + Support.port("hello"), "-e", "WORLD_SERVICE=world:" + Support.port("world"),
+                            "-p", "127.0.0.1::" + Support.port("joiner")));
+                }
+                command.add(refs.get(name));
+                var run = docker(command.toArray(String[]::new));
                 assertEquals(0, run.exit(), run.both());
+                // The image exposes the DEFAULT_PORT its source declares (deploy.java reads it there; it is not typed twice).
+                Matcher declared = Pattern.compile("static final int DEFAULT_PORT = (\\d+);").matcher(Files.readString(Support.ROOT.resolve(name + ".java")));
+                assertTrue(declared.find(), name + ".java declares DEFAULT_PORT");
+                String exposed = docker("image", "inspect", "-f", "{{json .Config.ExposedPorts}}", refs.get(name)).out();
+                assertEquals("{\"" + declared.group(1) + "/tcp\":{}}", exposed.strip(), name + " exposes");
             }
-            containers.add(prefix + "-joiner");
-            var run = docker("run", "-d", "--name", prefix + "-joiner", "--network", prefix,
-                    "-e", "HELLO_SERVICE=hello:3000", "-e", "WORLD_SERVICE=world:3001",
-                    "-p", "127.0.0.1::3002", refs.get("joiner"));
-            assertEquals(0, run.exit(), run.both());
-            // Each image exposes the DEFAULT_PORT of its source (deploy.java reads it there; it is not typed twice).
-            var ports = Map.of("hello", "3000/tcp", "world", "3001/tcp", "joiner", "3002/tcp");
-            for (var port : ports.entrySet()) {
-                String exposed = docker("image", "inspect", "-f", "{{json .Config.ExposedPorts}}", refs.get(port.getKey())).out();
-                assertEquals("{\"" + port.getValue() + "\":{}}", exposed.strip(), port.getKey() + " exposes");
-            }
-            String published = docker("port", prefix + "-joiner", "3002/tcp").out().lines().findFirst().orElseThrow();
+            String published = docker("port", prefix + "-joiner", Support.port("joiner") + "/tcp").out().lines().findFirst().orElseThrow();
             URI url = URI.create("http://" + published + "/");
 
             String answer = "";

@@ -15,10 +15,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** {@code jbang deploy.java local}: three child JVMs, Hello World, and all three gone after SIGTERM. */
+/** {@code jbang deploy.java local}: a child JVM per service, Hello World, and all gone after SIGTERM. */
 class DeployLocalTest {
     @Test
-    void local_serves_Hello_World_and_stops_all_three_children_on_SIGTERM() throws Exception {
+    void local_serves_Hello_World_and_stops_all_children_on_SIGTERM() throws Exception {
         assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
         // --port 0: a free port, so that this test never clashes with anything on 3002.
         // Steps go to stderr, kept in a file: Process.destroy() closes this end of the pipes, so what
@@ -46,12 +46,12 @@ class DeployLocalTest {
             assertEquals("Hello World", answer.body().strip());
 
             List<ProcessHandle> children = p.children().toList();
-            assertEquals(3, children.size(), "three child JVMs: " + children);
+            assertEquals(Support.SERVICES.size(), children.size(), "a child JVM per service: " + children);
 
             p.destroy(); // SIGTERM, as a service manager or `kill` sends it
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "local exits once its children have stopped:\n" + read(steps));
             for (ProcessHandle c : children) assertFalse(c.isAlive(), "child " + c.pid() + " stopped");
-            assertTrue(read(steps).contains("Stopped hello, world, joiner"), read(steps));
+            assertTrue(read(steps).contains("Stopped " + String.join(", ", Support.SERVICES)), read(steps));
         } finally {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();

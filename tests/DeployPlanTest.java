@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * The smoke test asks a tiny local server that answers Hello World on the "ingress" port.
  */
 class DeployPlanTest {
+    static final List<String> SERVICES = Support.SERVICES;
     static Path bin, state;
     static HttpServer ingress;
     static int port;
@@ -70,22 +72,20 @@ class DeployPlanTest {
         assertEquals(0, r.exit(), r.both());
         List<String> calls = calls();
         String root = Support.ROOT.toString();
-        assertInOrder(calls,
+        var expected = new ArrayList<>(List.of(
                 "kind version",
                 "kubectl version --client",
                 "kind get clusters",
                 "kind create cluster --name hello-world --config " + root + "/build/kind/hello-world.yaml --wait 120s --image lab/node:v1",
                 "kind get nodes --name hello-world",
-                "docker exec hello-world-control-plane crictl images -o json",
-                "kind load image-archive " + root + "/build/images/hello.tar --name hello-world",
-                "kind load image-archive " + root + "/build/images/world.tar --name hello-world",
-                "kind load image-archive " + root + "/build/images/joiner.tar --name hello-world",
+                "docker exec hello-world-control-plane crictl images -o json"));
+        for (String s : SERVICES) expected.add("kind load image-archive " + root + "/build/images/" + s + ".tar --name hello-world");
+        expected.addAll(List.of(
                 "kubectl --context kind-hello-world apply -k " + root + "/manifests/ingress",
                 "kubectl --context kind-hello-world -n traefik rollout status deployment/traefik --timeout=",
-                "kubectl --context kind-hello-world apply -k " + root + "/build/kustomize/dev",
-                "kubectl --context kind-hello-world -n hello-world rollout status deployment/hello --timeout=",
-                "kubectl --context kind-hello-world -n hello-world rollout status deployment/world --timeout=",
-                "kubectl --context kind-hello-world -n hello-world rollout status deployment/joiner --timeout=");
+                "kubectl --context kind-hello-world apply -k " + root + "/build/kustomize/dev"));
+        for (String s : SERVICES) expected.add("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + s + " --timeout=");
+        assertInOrder(calls, expected);
         for (String call : calls) {
             if (call.startsWith("kubectl") && !call.startsWith("kubectl version")) {
                 assertTrue(call.startsWith("kubectl --context kind-hello-world "), "every cluster call names its context: " + call);
@@ -98,7 +98,7 @@ class DeployPlanTest {
         // The generated kustomization: the overlay, and one content tag per image.
         String kustomization = Files.readString(Support.ROOT.resolve("build/kustomize/dev/kustomization.yaml"));
         assertTrue(kustomization.contains("- ../../../manifests/overlays/dev"), kustomization);
-        assertEquals(3, kustomization.lines().filter(l -> l.matches("    newTag: \"[0-9a-f]{16}\"")).count(), kustomization);
+        assertEquals(SERVICES.size(), kustomization.lines().filter(l -> l.matches("    newTag: \"[0-9a-f]{16}\"")).count(), kustomization);
         String out = r.out();
         assertTrue(out.contains("Hello World is served at http://localhost:" + port + "/"), out);
         assertTrue(out.contains("jbang deploy.java down"), "ends with what to run next:\n" + out);
@@ -117,8 +117,8 @@ class DeployPlanTest {
         assertTrue(calls.stream().noneMatch(c -> c.startsWith("kind load")), "nothing loaded: " + calls);
         assertTrue(calls.contains("docker port hello-world-control-plane 80/tcp"), "the host port is checked: " + calls);
         assertTrue(r.err().contains(" ✓ Reusing cluster hello-world"), r.err());
-        assertTrue(r.err().contains("all 3 already present on hello-world-control-plane"), r.err());
-        assertTrue(r.err().contains("(hello, world, joiner up to date)"), "unchanged images are not rebuilt:\n" + r.err());
+        assertTrue(r.err().contains("all " + SERVICES.size() + " already present on hello-world-control-plane"), r.err());
+        assertTrue(r.err().contains("(" + String.join(", ", SERVICES) + " up to date)"), "unchanged images are not rebuilt:\n" + r.err());
     }
 
     @Test
@@ -128,7 +128,7 @@ class DeployPlanTest {
         assertEquals(1, r.exit(), r.both());
         assertEquals(1, errorLines(r).size(), r.both());
         assertTrue(errorLines(r).getFirst().contains("hello-world/joiner did not roll out within 2m0s"), r.both());
-        assertTrue(r.err().contains(" ✗ Waiting ≤ 2m0s for hello, world, joiner to roll out"), r.err());
+        assertTrue(r.err().contains(" ✗ Waiting ≤ 2m0s for " + String.join(", ", SERVICES) + " to roll out"), r.err());
         assertTrue(r.err().contains("Back-off restarting failed container"), "the pod's events:\n" + r.err());
         assertTrue(r.err().contains("joiner: cannot listen"), "the pod's last log lines:\n" + r.err());
         assertFalse(r.err().contains("Asking http"), "no step after the failing one:\n" + r.err());
@@ -233,6 +233,7 @@ class DeployPlanTest {
         var env = new HashMap<String, String>();
         env.put("PATH", bin + ":" + System.getenv("PATH"));
         env.put("FAKE_STATE", state.toString());
+        env.put("FAKE_SERVICES", String.join(" ", SERVICES));
         return Support.run(command, env, Duration.ofMinutes(3));
     }
 
@@ -246,7 +247,7 @@ class DeployPlanTest {
     }
 
     /** Each expected call (a prefix) appears, after the one before it. */
-    static void assertInOrder(List<String> calls, String... expected) {
+    static void assertInOrder(List<String> calls, List<String> expected) {
         int at = 0;
         for (String e : expected) {
             int found = -1;
@@ -311,7 +312,7 @@ class DeployPlanTest {
             case "$*" in
               "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
               *" apply -k "*/manifests/ingress" -o yaml") deployment traefik traefik ;;
-              *" apply -k "*" -o yaml") for d in hello world joiner; do deployment $d hello-world; done ;;
+              *" apply -k "*" -o yaml") for d in $FAKE_SERVICES; do deployment $d hello-world; done ;;
               *" rollout status "*)
                 name=$(echo "$*" | sed 's/.*deployment\\/\\([a-z]*\\).*/\\1/')
                 if [ -e "$s/fail-rollout-$name" ]; then echo "error: timed out waiting for the condition" >&2; exit 1; fi
@@ -321,8 +322,12 @@ class DeployPlanTest {
                                 echo "10s         Warning   BackOff   pod/joiner-7d9f-abcde  Back-off restarting failed container" ;;
               *" logs "*) echo "joiner: cannot listen on 0.0.0.0:3002" ;;
               *" get deployments "*)
-                w=1; [ -e "$s/not-ready" ] && w=
-                printf 'traefik/traefik 1 1\\nhello-world/hello 1 1\\nhello-world/world %s 1\\nhello-world/joiner 1 1\\nkube-system/coredns 2 2\\n' "$w" ;;
+                echo "traefik/traefik 1 1"
+                for d in $FAKE_SERVICES; do
+                  ready=1; [ "$d" = world ] && [ -e "$s/not-ready" ] && ready=
+                  echo "hello-world/$d $ready 1"
+                done
+                echo "kube-system/coredns 2 2" ;;
               *) echo "fake kubectl: unexpected: $*" >&2; exit 64 ;;
             esac
             """;

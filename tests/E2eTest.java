@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,60 +26,33 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Issue 7: {@code jbang deploy.java} on a real kind cluster, then HTTP through the ingress.
- * It needs the lab that {@code .ci/lab/build} makes (kind on PATH, the node image and the
+ * It needs the lab that {@code .ci/lab/build} makes ({@link Lab}: kind on PATH, the node image and the
  * Java base image in Docker) because no registry is reachable here; without it every test
  * is skipped, saying which part is missing.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class E2eTest {
-    static final String CLUSTER = "hello-world-e2e";
-    static final String CONTEXT = "kind-" + CLUSTER;
-    static final String NODE_IMAGE = "hello-world-lab/node:v1.34.4";
-    static final String BASE_IMAGE = "hello-world-lab/java-base:25";
+    static final Lab LAB = new Lab("hello-world-e2e");
     static final String NAMESPACE = "hello-world";
     static final URI URL = URI.create("http://localhost/");
-    /** An image already on the lab's node that has curl: kube-proxy's is Debian with the node's packages. */
-    static final String PROBE_IMAGE = "registry.k8s.io/kube-proxy:v1.34.4";
 
     static boolean started, up;
-    /** One e2e run per machine: they would share the cluster name and port 80. */
-    static java.nio.channels.FileLock lock;
 
     /** Why the e2e cannot run here, or null. Each test skips with it (a skipped @BeforeAll would go uncounted). */
     static String missing;
 
     @BeforeAll
     static void lab() {
-        missing = missingLab();
+        missing = LAB.missing(80);
         if (missing != null) return;
         started = true;
         // From no cluster at all: a cluster left by an interrupted run goes first.
-        kind("delete", "cluster", "--name", CLUSTER);
-    }
-
-    static String missingLab() {
-        String unavailable = System.getenv("LAB_UNAVAILABLE"); // set by .ci/run when the lab build did not finish
-        if (unavailable != null && !unavailable.isBlank()) return unavailable;
-        for (String tool : List.of("docker", "kind", "kubectl", "jbang")) {
-            if (Support.which(tool) == null) return tool + " is not on PATH (the lab: .ci/lab/build, see .ci/lab/README.md)";
-        }
-        for (String image : List.of(NODE_IMAGE, BASE_IMAGE)) {
-            if (docker("image", "inspect", image).exit() != 0) return "no image " + image + " in Docker: build the lab with .ci/lab/build";
-        }
-        try {
-            lock = java.nio.channels.FileChannel.open(Path.of(System.getProperty("java.io.tmpdir"), CLUSTER + ".lock"),
-                    StandardOpenOption.CREATE, StandardOpenOption.WRITE).tryLock();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        if (lock == null) return "another e2e run holds " + CLUSTER + ".lock in the temp folder (it uses the same cluster and port)";
-        if (!portFree(80)) return "port 80 on 127.0.0.1 is taken: the cluster's ingress needs it";
-        return null;
+        LAB.deleteCluster();
     }
 
     @AfterAll
     static void down() {
-        if (started) kind("delete", "cluster", "--name", CLUSTER);
+        if (started) LAB.deleteCluster();
     }
 
     @Test
@@ -90,7 +60,7 @@ class E2eTest {
     void up_from_no_cluster_serves_Hello_World_through_the_ingress() {
         assumeTrue(missing == null, missing);
         long t = System.nanoTime();
-        var r = deploy(Duration.ofMinutes(12), "up", "--node-image", NODE_IMAGE, "--base-image", "docker://" + BASE_IMAGE, "--timeout", "5m");
+        var r = LAB.up(Duration.ofMinutes(12), "--timeout", "5m");
         System.out.printf("    e2e: cold up took %ds%n", seconds(t));
         assertEquals(0, r.exit(), "up failed:\n" + r.both());
         var answer = Support.get(URL);
@@ -99,13 +69,54 @@ class E2eTest {
         up = true;
     }
 
+    /**
+     * The cluster's own API server checks every object both profiles and the ingress controller
+     * render: field names, types and keyed lists (kubectl validates strictly), admission, and the
+     * namespace's restricted Pod Security, which warns about a pod template that breaks it.
+     */
     @Test
     @Order(2)
+    void the_api_server_accepts_all_that_both_profiles_render_without_a_warning() throws IOException {
+        requireUp();
+        var profiles = new ArrayList<String>();
+        for (String profile : List.of("dev", "prod")) {
+            var r = Support.run(List.of("jbang", "deploy.java", "render", "--profile", profile, "--base-image", "docker://" + Lab.BASE_IMAGE),
+                    Map.of(), Duration.ofMinutes(3));
+            assertEquals(0, r.exit(), "render --profile " + profile + ":\n" + r.both());
+            profiles.add(r.out());
+        }
+        var ingress = Support.run(List.of("kubectl", "kustomize", "manifests/ingress"), Map.of(), Duration.ofMinutes(1));
+        assertEquals(0, ingress.exit(), ingress.both());
+        var all = dryRun(String.join("---\n", profiles.getFirst(), profiles.getLast(), ingress.out()));
+        assertEquals(0, all.exit(), all.both());
+        assertEquals("", all.err(), "warnings from the API server");
+        assertTrue(all.out().lines().allMatch(l -> l.endsWith("(server dry run)")), all.out());
+
+        // Not vacuous: a misspelt field is refused, and a pod template that breaks restricted is warned about.
+        var typo = dryRun(profiles.getFirst().replace("imagePullPolicy:", "imagePullPolicyy:"));
+        assertTrue(typo.exit() != 0 && typo.err().contains("unknown field"), typo.both());
+        var root = dryRun(profiles.getFirst().replace("runAsNonRoot: true", "runAsNonRoot: false"));
+        assertEquals(0, root.exit(), root.both());
+        assertTrue(root.err().contains("would violate PodSecurity \"restricted"), root.both());
+    }
+
+    static Support.Result dryRun(String yaml) throws IOException {
+        Path file = Files.createTempFile("e2e-dry-run", ".yaml");
+        try {
+            Files.writeString(file, yaml);
+            return LAB.kubectl("apply", "--dry-run=server", "-f", file.toString());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    @Order(3)
     void a_second_up_changes_nothing_and_takes_under_15_s() {
         requireUp();
         String before = pods();
         long t = System.nanoTime();
-        var r = deploy(Duration.ofMinutes(5), "up", "--node-image", NODE_IMAGE, "--base-image", "docker://" + BASE_IMAGE, "--timeout", "5m");
+        var r = LAB.up(Duration.ofMinutes(5), "--timeout", "5m");
         double took = (System.nanoTime() - t) / 1e9;
         System.out.printf("    e2e: warm up took %.1fs%n", took);
         assertEquals(0, r.exit(), "second up failed:\n" + r.both());
@@ -114,7 +125,7 @@ class E2eTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void a_rolling_restart_of_each_Deployment_under_load_fails_no_request() throws Exception {
         requireUp();
         var stop = new AtomicBoolean();
@@ -144,10 +155,10 @@ class E2eTest {
             });
         }
         try {
-            for (String deployment : kubectl("-n", NAMESPACE, "get", "deployments", "-o", "name").out().strip().split("\\s+")) {
-                var restart = kubectl("-n", NAMESPACE, "rollout", "restart", deployment);
+            for (String deployment : LAB.kubectl("-n", NAMESPACE, "get", "deployments", "-o", "name").out().strip().split("\\s+")) {
+                var restart = LAB.kubectl("-n", NAMESPACE, "rollout", "restart", deployment);
                 assertEquals(0, restart.exit(), restart.both());
-                var status = kubectl("-n", NAMESPACE, "rollout", "status", deployment, "--timeout=180s");
+                var status = LAB.kubectl("-n", NAMESPACE, "rollout", "status", deployment, "--timeout=180s");
                 assertEquals(0, status.exit(), status.both());
             }
         } finally {
@@ -160,52 +171,52 @@ class E2eTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void hello_is_unreachable_from_a_pod_in_another_namespace() {
         requireUp();
         String ns = "e2e-probe";
-        kubectl("create", "namespace", ns);
+        LAB.kubectl("create", "namespace", ns);
         // A control first (the API server, which no policy guards), so a broken probe is not taken for a policy.
         String script = "curl -sk -o /dev/null -m 5 -w 'control %{http_code}\\n' https://kubernetes.default.svc/livez;"
                 + " curl -s -m 5 -w ' %{http_code}\\n' http://hello." + NAMESPACE + ".svc:3000/ && echo reached || echo unreachable";
-        var run = kubectl("-n", ns, "run", "probe", "--image", PROBE_IMAGE, "--image-pull-policy=Never", "--restart=Never",
+        var run = LAB.kubectl("-n", ns, "run", "probe", "--image", LAB.probeImage(), "--image-pull-policy=Never", "--restart=Never",
                 "--command", "--", "bash", "-c", script);
         assertEquals(0, run.exit(), run.both());
-        var done = kubectl("-n", ns, "wait", "pod/probe", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s");
-        String log = kubectl("-n", ns, "logs", "probe").out();
-        kubectl("delete", "namespace", ns, "--wait=false");
+        var done = LAB.kubectl("-n", ns, "wait", "pod/probe", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s");
+        String log = LAB.kubectl("-n", ns, "logs", "probe").out();
+        LAB.kubectl("delete", "namespace", ns, "--wait=false");
         assertEquals(0, done.exit(), "the probe pod did not finish: " + done.both() + log);
         assertTrue(log.contains("control 200"), "the probe pod reaches nothing, so it proves nothing:\n" + log);
         assertTrue(log.strip().endsWith("unreachable"), "hello answered a pod in another namespace:\n" + log);
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void a_privileged_pod_is_rejected_in_the_app_namespace() {
         requireUp();
-        var r = kubectl("-n", NAMESPACE, "run", "privileged", "--image", PROBE_IMAGE, "--image-pull-policy=Never",
+        var r = LAB.kubectl("-n", NAMESPACE, "run", "privileged", "--image", LAB.probeImage(), "--image-pull-policy=Never",
                 "--restart=Never", "--privileged", "--dry-run=server", "--command", "--", "true");
         assertFalse(r.exit() == 0, "a privileged pod was admitted:\n" + r.both());
         assertTrue(r.err().contains("violates PodSecurity \"restricted"), r.both());
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void status_reports_all_ready() {
         requireUp();
-        var r = deploy(Duration.ofMinutes(2), "status");
+        var r = LAB.deploy(Duration.ofMinutes(2), "status");
         assertEquals(0, r.exit(), r.both());
         assertTrue(r.out().contains("Hello World"), r.both());
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void down_removes_the_cluster_and_a_second_down_succeeds() {
         requireUp();
-        var first = deploy(Duration.ofMinutes(5), "down");
+        var first = LAB.deploy(Duration.ofMinutes(5), "down");
         assertEquals(0, first.exit(), first.both());
-        assertFalse(kind("get", "clusters").out().lines().anyMatch(CLUSTER::equals), "the cluster is still there");
-        var second = deploy(Duration.ofMinutes(2), "down");
+        assertFalse(LAB.kind("get", "clusters").out().lines().anyMatch(LAB.cluster::equals), "the cluster is still there");
+        var second = LAB.deploy(Duration.ofMinutes(2), "down");
         assertEquals(0, second.exit(), second.both());
     }
 
@@ -216,36 +227,10 @@ class E2eTest {
         assumeTrue(up, "the cluster did not come up (see the first test's failure)");
     }
 
-    static Support.Result deploy(Duration timeout, String... args) {
-        var command = Support.command(List.of("jbang", "deploy.java"), args);
-        command.addAll(List.of("--cluster", CLUSTER));
-        return Support.run(command, Map.of(), timeout);
-    }
-
-    static Support.Result kubectl(String... args) {
-        return Support.run(Support.command(List.of("kubectl", "--context", CONTEXT), args), Map.of(), Duration.ofMinutes(4));
-    }
-
-    static Support.Result kind(String... args) {
-        return Support.run(Support.command(List.of("kind"), args), Map.of(), Duration.ofMinutes(3));
-    }
-
-    static Support.Result docker(String... args) {
-        return Support.run(Support.command(List.of("docker"), args), Map.of(), Duration.ofMinutes(1));
-    }
-
     /** The app's pods, by name and uid: a rollout or reload changes them. */
     static String pods() {
-        return kubectl("-n", NAMESPACE, "get", "pods", "-o",
+        return LAB.kubectl("-n", NAMESPACE, "get", "pods", "-o",
                 "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid}{\"\\n\"}{end}").out();
-    }
-
-    static boolean portFree(int port) {
-        try (var s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     static long seconds(long startNanos) {

@@ -3,57 +3,41 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
- * manifests/: what {@code kubectl kustomize} renders for both profiles and for the
- * ingress controller, checked object by object, then against Kubernetes' own schema.
+ * manifests/base and the overlays: what {@code kubectl kustomize} renders for both
+ * profiles, checked object by object (the way in, Ingress and Traefik: IngressTest). (E2eTest has a real API server check
+ * them all against Kubernetes' own schema with {@code kubectl apply --dry-run=server}.)
  */
-class ManifestsTest {
-    static final Path MANIFESTS = Support.ROOT.resolve("manifests");
-    static final List<String> SERVICES = List.of("hello", "world", "joiner");
-    static final Map<String, Integer> PORTS = Map.of("hello", 3000, "world", 3001, "joiner", 3002);
-    static final String NAME = "app.kubernetes.io/name";
-    static final String PART_OF = "app.kubernetes.io/part-of";
-    static final String COMPONENT = "app.kubernetes.io/component";
-    static final String TRAEFIK_IMAGE = "docker.io/library/traefik:v3.6.12";
-    /** The Kubernetes release whose API the objects must fit: kind v0.30.0's default node is v1.34.0. */
-    static final String KUBERNETES_MODULE = "k8s.io/kubernetes@v1.34.4";
-    static final String KIND_MODULE = "sigs.k8s.io/kind@v0.30.0";
+class ManifestsTest extends Manifests {
+    static final List<String> SERVICES = Support.SERVICES;
 
     @TempDir
     Path tmp;
 
     @Test
-    void both_profiles_and_the_ingress_controller_render() {
+    void both_profiles_render_every_service_in_the_app_namespace() {
         for (String profile : List.of("dev", "prod")) {
             var objects = overlay(profile);
             for (String s : SERVICES) {
                 find(objects, "Deployment", s);
                 find(objects, "Service", s);
             }
+            assertEquals(Set.copyOf(SERVICES), Set.copyOf(all(objects, "Deployment").stream().map(d -> at(d, "metadata.name")).toList()),
+                    profile + ": Support.SERVICES (X.yaml with an X.java) are the app's Deployments");
             find(objects, "Namespace", "hello-world");
             find(objects, "Ingress", "hello-world");
             assertEquals(5, all(objects, "NetworkPolicy").size(), profile);
@@ -62,9 +46,16 @@ class ManifestsTest {
                 assertEquals("hello-world", labels(o).get(PART_OF), profile + " " + id(o));
             }
         }
-        var ingress = ingressController();
-        find(ingress, "Deployment", "traefik");
-        find(ingress, "IngressClass", "traefik");
+    }
+
+    /** The rule the tests and deploy.java share: a listed X.yaml with an X.java at the root is a service. */
+    @Test
+    void the_services_are_the_listed_manifests_that_have_a_java_source_in_their_order() throws IOException {
+        Files.createDirectories(tmp.resolve("manifests/base"));
+        Files.writeString(tmp.resolve("manifests/base/kustomization.yaml"),
+                "resources:\n  - namespace.yaml\n  - zeta.yaml\n  - alpha.yaml\n  - policies.yaml\n  - extra/\n");
+        for (String source : List.of("alpha.java", "zeta.java", "namespace.txt", "other.java")) Files.writeString(tmp.resolve(source), "");
+        assertEquals(List.of("zeta", "alpha"), Support.services(tmp));
     }
 
     @Test
@@ -104,7 +95,7 @@ class ManifestsTest {
 
                 var port = map(list(c.get("ports")).get(0));
                 assertEquals("http", port.get("name"), where);
-                assertEquals(PORTS.get(s), port.get("containerPort"), where);
+                assertEquals(Support.port(s), port.get("containerPort"), where);
                 assertEquals(Map.of("path", "/healthz", "port", "http"), at(c, "startupProbe.httpGet"), where);
                 assertEquals(Map.of("path", "/readyz", "port", "http"), at(c, "readinessProbe.httpGet"), where);
                 assertEquals(Map.of("path", "/healthz", "port", "http"), at(c, "livenessProbe.httpGet"), where);
@@ -138,36 +129,56 @@ class ManifestsTest {
         for (String s : SERVICES) {
             var svc = find(objects, "Service", s);
             assertEquals(Map.of(NAME, s), at(svc, "spec.selector"), s);
-            assertEquals(List.of(Map.of("name", "http", "protocol", "TCP", "port", PORTS.get(s), "targetPort", "http")),
+            assertEquals(List.of(Map.of("name", "http", "protocol", "TCP", "port", Support.port(s), "targetPort", "http")),
                     at(svc, "spec.ports"), s);
             var c = container(find(objects, "Deployment", s));
-            assertEquals(String.valueOf(PORTS.get(s)), environment(objects, c).get("PORT"), s + ": PORT is text, as env values must be");
+            assertEquals(String.valueOf(Support.port(s)), environment(objects, c).get("PORT"), s + ": PORT is text, as env values must be");
         }
         var joiner = environment(objects, container(find(objects, "Deployment", "joiner")));
-        assertEquals("hello:3000", joiner.get("HELLO_SERVICE"));
-        assertEquals("world:3001", joiner.get("WORLD_SERVICE"));
+        assertEquals("hello:" + Support.port("hello"), joiner.get("HELLO_SERVICE"));
+        assertEquals("world:" + Support.port("world"), joiner.get("WORLD_SERVICE"));
     }
 
-    /** The README's promise: "to change hello's port, edit exactly this one line". */
+    /**
+     * The README's promise: a service's port is written once, as its Service's port, and changing
+     * that value moves everything: no rendered object of either profile keeps the old number.
+     */
     @Test
     void each_port_is_written_once_and_changing_it_rewires_everything() throws IOException {
         for (String s : SERVICES) {
-            var lines = linesMentioning(MANIFESTS, Pattern.compile("\\b" + PORTS.get(s) + "\\b"));
-            assertEquals(List.of("base/" + s + ".yaml: port: " + PORTS.get(s) + " # " + s + "'s port: the one place to change it"),
-                    lines, s + "'s port must be written exactly once in manifests/");
-        }
-        Path copy = tmp.resolve("manifests");
-        copyTree(MANIFESTS, copy);
-        Path hello = copy.resolve("base/hello.yaml");
-        Files.writeString(hello, Files.readString(hello).replace("port: 3000 #", "port: 4321 #"));
+            int old = Support.port(s), moved = 40000 + SERVICES.indexOf(s);
+            Path copy = tmp.resolve(s + "/manifests");
+            copyTree(MANIFESTS, copy);
+            Path file = copy.resolve("base/" + s + ".yaml");
+            Matcher port = Pattern.compile("(?m)^(\\s+port: )" + old + "\\b").matcher(Files.readString(file));
+            assertTrue(port.find(), s + ": no `port: " + old + "` in base/" + s + ".yaml");
+            Files.writeString(file, port.replaceFirst("$1" + moved));
 
-        var objects = render(copy.resolve("overlays/dev"));
-        var c = container(find(objects, "Deployment", "hello"));
-        assertEquals(4321, map(list(at(find(objects, "Service", "hello"), "spec.ports")).get(0)).get("port"));
-        assertEquals(4321, map(list(c.get("ports")).get(0)).get("containerPort"));
-        assertEquals("4321", environment(objects, c).get("PORT"));
-        assertEquals("hello:4321", environment(objects, container(find(objects, "Deployment", "joiner"))).get("HELLO_SERVICE"));
-        assertEquals("world:3001", environment(objects, container(find(objects, "Deployment", "joiner"))).get("WORLD_SERVICE"));
+            for (String profile : List.of("dev", "prod")) {
+                var objects = render(copy.resolve("overlays/" + profile));
+                String where = profile + ", " + s + "'s port moved from " + old + " to " + moved + ": ";
+                var stale = new ArrayList<String>();
+                for (var o : objects) mentions(o, old, id(o), stale);
+                assertEquals(List.of(), stale, where + "values still holding the old port");
+                var c = container(find(objects, "Deployment", s));
+                assertEquals(moved, map(list(c.get("ports")).get(0)).get("containerPort"), where);
+                assertEquals(String.valueOf(moved), environment(objects, c).get("PORT"), where);
+                var upstreams = environment(objects, container(find(objects, "Deployment", "joiner")));
+                String variable = s.toUpperCase() + "_SERVICE";
+                if (upstreams.containsKey(variable)) assertEquals(s + ":" + moved, upstreams.get(variable), where);
+                for (String other : SERVICES) {
+                    assertEquals(other.equals(s) ? moved : Support.port(other),
+                            map(list(at(find(objects, "Service", other), "spec.ports")).get(0)).get("port"), where + other);
+                }
+            }
+        }
+    }
+
+    /** Where a rendered value is the number, or text holding it as a word: "path: value". */
+    static void mentions(Object node, int number, String path, List<String> found) {
+        if (node instanceof Map<?, ?> m) m.forEach((k, v) -> mentions(v, number, path + "." + k, found));
+        else if (node instanceof List<?> l) for (int i = 0; i < l.size(); i++) mentions(l.get(i), number, path + "[" + i + "]", found);
+        else if (Objects.equals(node, number) || (node instanceof String t && t.matches(".*\\b" + number + "\\b.*"))) found.add(path + ": " + node);
     }
 
     @Test
@@ -259,119 +270,6 @@ class ManifestsTest {
         }
     }
 
-    @Test
-    void the_ingress_routes_everything_to_joiner_through_the_traefik_class() {
-        var ingress = find(overlay("dev"), "Ingress", "hello-world");
-        assertEquals("traefik", at(ingress, "spec.ingressClassName"));
-        var rules = list(at(ingress, "spec.rules"));
-        assertEquals(1, rules.size());
-        assertNull(map(rules.get(0)).get("host"), "any host: localhost, 127.0.0.1 or a name");
-        assertEquals(List.of(Map.of("path", "/", "pathType", "Prefix",
-                        "backend", Map.of("service", Map.of("name", "joiner", "port", Map.of("name", "http"))))),
-                at(rules.get(0), "http.paths"));
-        var ingressClass = find(ingressController(), "IngressClass", "traefik");
-        assertEquals("traefik.io/ingress-controller", at(ingressClass, "spec.controller"));
-    }
-
-    @Test
-    void the_ingress_controller_is_pinned_least_privileged_and_on_the_labelled_node() {
-        var objects = ingressController();
-        var ns = find(objects, "Namespace", "traefik");
-        // hostPort is beyond even "baseline", so this namespace cannot be restricted.
-        assertEquals("privileged", labels(ns).get("pod-security.kubernetes.io/enforce"));
-
-        var d = find(objects, "Deployment", "traefik");
-        assertEquals("traefik", at(d, "metadata.namespace"));
-        assertEquals(Map.of(NAME, "traefik"), at(d, "spec.selector.matchLabels"));
-        assertEquals(0, at(d, "spec.strategy.rollingUpdate.maxSurge"), "a surge pod could never bind the taken hostPort");
-        var spec = map(at(d, "spec.template.spec"));
-        assertEquals(Map.of("ingress-ready", "true"), spec.get("nodeSelector"));
-        assertTrue(list(spec.get("tolerations")).contains(Map.of("key", "node-role.kubernetes.io/control-plane",
-                "operator", "Exists", "effect", "NoSchedule")));
-        var c = container(d);
-        assertEquals(TRAEFIK_IMAGE, c.get("image"));
-        var args = list(c.get("args"));
-        for (String arg : List.of("--providers.kubernetesingress=true", "--providers.kubernetesingress.ingressclass=traefik",
-                "--providers.kubernetesingress.allowemptyservices=true", "--entrypoints.web.address=:8000", "--ping=true", "--global.checknewversion=false",
-                "--global.sendanonymoususage=false")) {
-            assertTrue(args.contains(arg), arg + " in " + args);
-        }
-        assertFalse(args.stream().anyMatch(a -> a.toString().startsWith("--api")), "no dashboard");
-        var web = map(list(c.get("ports")).get(0));
-        assertEquals(Map.of("name", "web", "containerPort", 8000, "hostPort", kindPortMapping().get("containerPort"), "protocol", "TCP"), web,
-                "Traefik's hostPort is the kind node port that the host port maps to");
-        assertEquals(Map.of("path", "/ping", "port", "ping"), at(c, "readinessProbe.httpGet"));
-        assertNotNull(at(c, "resources.requests.cpu"));
-        assertNotNull(at(c, "resources.limits.memory"));
-
-        // The same hardening block as the app's pods: non-root needs no capability
-        // because it listens on 8000; hostPort maps the node's port 80 to it.
-        var app = find(overlay("dev"), "Deployment", "hello");
-        assertEquals(at(app, "spec.template.spec.securityContext"), spec.get("securityContext"));
-        assertEquals(container(app).get("securityContext"), c.get("securityContext"));
-        assertEquals(true, spec.get("automountServiceAccountToken"), "it watches the API");
-        assertEquals("traefik", spec.get("serviceAccountName"));
-
-        // RBAC: read-only list/watch on what the Ingress provider watches, plus Ingress status.
-        var role = find(objects, "ClusterRole", "traefik-ingress");
-        var granted = new ArrayList<String>();
-        for (var rule : list(role.get("rules"))) {
-            for (var group : list(map(rule).get("apiGroups"))) {
-                for (var resource : list(map(rule).get("resources"))) {
-                    granted.add(group + "/" + resource + " " + map(rule).get("verbs"));
-                }
-            }
-        }
-        assertEquals(Set.of(
-                "networking.k8s.io/ingresses [list, watch]",
-                "networking.k8s.io/ingressclasses [list, watch]",
-                "networking.k8s.io/ingresses/status [update]",
-                "/services [list, watch]",
-                "/secrets [list, watch]",
-                "discovery.k8s.io/endpointslices [list, watch]",
-                "/nodes [list, watch]"), new HashSet<>(granted), granted.toString());
-        var binding = find(objects, "ClusterRoleBinding", "traefik-ingress");
-        assertEquals(Map.of("apiGroup", "rbac.authorization.k8s.io", "kind", "ClusterRole", "name", "traefik-ingress"), binding.get("roleRef"));
-        assertEquals(List.of(Map.of("kind", "ServiceAccount", "name", "traefik", "namespace", "traefik")), binding.get("subjects"));
-        find(objects, "ServiceAccount", "traefik");
-    }
-
-    @Test
-    void the_kind_cluster_has_one_labelled_node_mapping_host_port_80() throws IOException {
-        var config = map(new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(MANIFESTS.resolve("kind/cluster.yaml"))));
-        assertEquals("Cluster", config.get("kind"));
-        assertEquals("kind.x-k8s.io/v1alpha4", config.get("apiVersion"));
-        var nodes = list(config.get("nodes"));
-        assertEquals(1, nodes.size());
-        var node = map(nodes.get(0));
-        assertEquals("control-plane", node.get("role"));
-        assertEquals(Map.of("ingress-ready", "true"), node.get("labels"));
-        var mapping = kindPortMapping();
-        assertEquals(80, mapping.get("containerPort"));
-        assertEquals(80, mapping.get("hostPort"), "deploy.java's --port default");
-        assertNull(node.get("image"), "the node image is kind's default or deploy.java's --node-image");
-    }
-
-    /** kind reads its config strictly: a misspelt field would fail only at `kind create cluster`. */
-    @Test
-    void the_kind_config_uses_only_fields_that_kind_knows() throws IOException {
-        var known = new HashSet<String>();
-        Matcher tag = Pattern.compile("yaml:\"(\\w+)").matcher(Files.readString(goModule(KIND_MODULE).resolve("pkg/apis/config/v1alpha4/types.go")));
-        while (tag.find()) known.add(tag.group(1));
-        var unknown = new ArrayList<String>();
-        unknownKeys(yaml().load(Files.readString(MANIFESTS.resolve("kind/cluster.yaml"))), known, unknown);
-        assertEquals(List.of(), unknown, "fields not in " + KIND_MODULE + " v1alpha4");
-    }
-
-    static void unknownKeys(Object node, Set<String> known, List<String> unknown) {
-        if (node instanceof List<?> l) l.forEach(item -> unknownKeys(item, known, unknown));
-        if (!(node instanceof Map<?, ?> m)) return;
-        m.forEach((k, v) -> {
-            if (!known.contains(k.toString())) unknown.add(k.toString());
-            if (!k.equals("labels")) unknownKeys(v, known, unknown); // label keys are free
-        });
-    }
-
     /** What deploy.java does: a kustomization on top of an overlay that sets each image's tag. */
     @Test
     void tagging_the_images_leaves_no_untagged_or_latest_image() throws IOException {
@@ -386,142 +284,6 @@ class ManifestsTest {
                 assertEquals(at(d, "metadata.name") + ":0123abcd", container(d).get("image"), profile);
             }
         }
-        for (var d : all(ingressController(), "Deployment")) {
-            String image = container(d).get("image").toString();
-            assertTrue(image.matches(".+:v?\\d+\\.\\d+\\.\\d+") , image + " is pinned to a release");
-        }
-    }
-
-    /**
-     * Every rendered object against the OpenAPI schema of Kubernetes v1.34: unknown
-     * fields, wrong types, missing required fields, duplicate keys in keyed lists.
-     * The schema comes from the k8s.io/kubernetes Go module (api/openapi-spec), out of
-     * the Go module cache; the first run downloads it (18 MB) from the Go proxy.
-     */
-    @Test
-    void every_rendered_object_fits_the_kubernetes_1_34_schema() {
-        var schema = OpenApi.load(openApiSpec());
-        var objects = new ArrayList<Map<String, Object>>();
-        objects.addAll(overlay("dev"));
-        objects.addAll(overlay("prod"));
-        objects.addAll(ingressController());
-        var errors = new ArrayList<String>();
-        for (var o : objects) errors.addAll(schema.validate(o));
-        assertEquals(List.of(), errors);
-
-        // The validator is not vacuous: it catches a wrong type, a typo, a duplicate, an omission.
-        var broken = deepCopy(find(overlay("dev"), "Deployment", "hello"));
-        map(broken.get("spec")).put("replicas", "2");
-        map(broken.get("spec")).remove("selector");
-        container(broken).put("imagePullPolicyy", "Never");
-        list(container(broken).get("env")).add(Map.of("name", "PORT", "value", "1"));
-        assertEquals(Set.of(
-                "Deployment hello: spec.replicas: expected integer, got \"2\"",
-                "Deployment hello: spec: missing required field selector",
-                "Deployment hello: spec.template.spec.containers[0].imagePullPolicyy: unknown field",
-                "Deployment hello: spec.template.spec.containers[0].env: duplicate key [PORT]"), Set.copyOf(schema.validate(broken)));
-    }
-
-    // ---- rendering ----
-
-    private static final Map<Path, List<Map<String, Object>>> RENDERED = new ConcurrentHashMap<>();
-
-    static List<Map<String, Object>> overlay(String profile) {
-        return render(MANIFESTS.resolve("overlays/" + profile));
-    }
-
-    static List<Map<String, Object>> ingressController() {
-        return render(MANIFESTS.resolve("ingress"));
-    }
-
-    /** {@code kubectl kustomize DIR}, parsed; each directory is rendered once per run. */
-    static List<Map<String, Object>> render(Path dir) {
-        assumeTrue(Support.which("kubectl") != null, "kubectl is not on PATH, and its built-in Kustomize renders the manifests");
-        return RENDERED.computeIfAbsent(dir, d -> {
-            var r = Support.run(List.of("kubectl", "kustomize", d.toString()), Map.of(), Duration.ofSeconds(60));
-            assertEquals(0, r.exit(), "kubectl kustomize " + d + " failed:\n" + r.err());
-            var objects = new ArrayList<Map<String, Object>>();
-            for (Object doc : yaml().loadAll(r.out())) if (doc != null) objects.add(map(doc));
-            return List.copyOf(objects);
-        });
-    }
-
-    static Yaml yaml() {
-        var options = new LoaderOptions();
-        options.setCodePointLimit(64 * 1024 * 1024); // the OpenAPI spec is ~4 MB of JSON
-        return new Yaml(new SafeConstructor(options));
-    }
-
-    // ---- reading objects ----
-
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> map(Object o) {
-        return (Map<String, Object>) o;
-    }
-
-    @SuppressWarnings("unchecked")
-    static List<Object> list(Object o) {
-        return (List<Object>) o;
-    }
-
-    /** The value at a dotted path of map keys ("spec.template.spec"), or null. */
-    static Object at(Object node, String path) {
-        for (String key : path.split("\\.")) {
-            if (!(node instanceof Map<?, ?> m)) return null;
-            node = m.get(key);
-        }
-        return node;
-    }
-
-    static String kind(Map<String, Object> o) {
-        return (String) o.get("kind");
-    }
-
-    static String id(Map<String, Object> o) {
-        return kind(o) + " " + at(o, "metadata.name");
-    }
-
-    static Map<String, Object> labels(Map<String, Object> o) {
-        var labels = at(o, "metadata.labels");
-        return labels == null ? Map.of() : map(labels);
-    }
-
-    static List<Map<String, Object>> all(List<Map<String, Object>> objects, String kind) {
-        return objects.stream().filter(o -> kind.equals(kind(o))).toList();
-    }
-
-    static Map<String, Object> find(List<Map<String, Object>> objects, String kind, String name) {
-        return all(objects, kind).stream().filter(o -> name.equals(at(o, "metadata.name"))).findFirst()
-                .orElseGet(() -> fail("no " + kind + " " + name + " among " + objects.stream().map(ManifestsTest::id).toList()));
-    }
-
-    static Map<String, Object> container(Map<String, Object> workload) {
-        return map(list(at(workload, "spec.template.spec.containers")).get(0));
-    }
-
-    /** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env. */
-    static Map<String, String> environment(List<Map<String, Object>> objects, Map<String, Object> container) {
-        var env = new LinkedHashMap<String, String>();
-        for (var from : list(container.getOrDefault("envFrom", List.of()))) {
-            var cm = find(objects, "ConfigMap", (String) at(from, "configMapRef.name"));
-            map(cm.get("data")).forEach((k, v) -> env.put(k, (String) v));
-        }
-        for (var e : list(container.getOrDefault("env", List.of()))) {
-            Object value = map(e).get("value");
-            assertTrue(value instanceof String, "env " + map(e).get("name") + " must be text, is " + value);
-            env.put((String) map(e).get("name"), (String) value);
-        }
-        return env;
-    }
-
-    static Map<String, Object> kindPortMapping() {
-        try {
-            var config = yaml().load(Files.readString(MANIFESTS.resolve("kind/cluster.yaml")));
-            var node = map(list(map(config).get("nodes")).get(0));
-            return map(list(node.get("extraPortMappings")).get(0));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     static String describePeer(Map<String, Object> peer) {
@@ -533,168 +295,5 @@ class ManifestsTest {
         assertFalse(parts.isEmpty(), "a peer that allows everything: " + peer);
         assertTrue(peer.keySet().stream().allMatch(k -> k.equals("namespaceSelector") || k.equals("podSelector")), "ipBlock peers: " + peer);
         return String.join(" ", parts);
-    }
-
-    @SuppressWarnings("unchecked")
-    static <T> T deepCopy(T node) {
-        if (node instanceof Map<?, ?> m) {
-            var copy = new LinkedHashMap<Object, Object>();
-            m.forEach((k, v) -> copy.put(k, deepCopy(v)));
-            return (T) copy;
-        }
-        if (node instanceof List<?> l) {
-            var copy = new ArrayList<Object>();
-            l.forEach(v -> copy.add(deepCopy(v)));
-            return (T) copy;
-        }
-        return node;
-    }
-
-    // ---- files ----
-
-    /** "relative/path: line" for every line under dir that matches, comments included. */
-    static List<String> linesMentioning(Path dir, Pattern pattern) throws IOException {
-        var found = new ArrayList<String>();
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                for (String line : Files.readAllLines(f)) {
-                    if (pattern.matcher(line).find()) found.add(dir.relativize(f) + ": " + line.strip());
-                }
-            }
-        }
-        return found;
-    }
-
-    static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> files = Files.walk(from)) {
-            for (Path f : files.toList()) {
-                Path target = to.resolve(from.relativize(f).toString());
-                if (Files.isDirectory(f)) Files.createDirectories(target);
-                else Files.copy(f, target);
-            }
-        }
-    }
-
-    // ---- the Kubernetes OpenAPI schema ----
-
-    /** api/openapi-spec/swagger.json of k8s.io/kubernetes. */
-    static Path openApiSpec() {
-        return goModule(KUBERNETES_MODULE).resolve("api/openapi-spec/swagger.json");
-    }
-
-    /** A Go module's files, from the Go module cache (downloaded from the Go proxy the first time). */
-    static Path goModule(String module) {
-        assumeTrue(Support.which("go") != null, "go is not on PATH, and this check reads the Go module " + module);
-        var r = Support.run(List.of("go", "mod", "download", "-json", module), Map.of("GOFLAGS", "-mod=mod"), Duration.ofMinutes(5));
-        Matcher dir = Pattern.compile("\"Dir\":\\s*\"([^\"]+)\"").matcher(r.out());
-        assumeTrue(r.exit() == 0 && dir.find(), "go mod download " + module + " failed (offline, and not in the module cache?): "
-                + r.both().strip().lines().findFirst().orElse("exit " + r.exit()));
-        return Path.of(dir.group(1));
-    }
-
-    /** A small validator for the subset of OpenAPI v2 that Kubernetes' spec uses. */
-    record OpenApi(Map<String, Object> definitions, Map<String, String> byKind) {
-        private static final Map<Path, OpenApi> LOADED = new ConcurrentHashMap<>();
-
-        static OpenApi load(Path swagger) {
-            return LOADED.computeIfAbsent(swagger, p -> {
-                try {
-                    var definitions = map(map(yaml().load(Files.readString(p))).get("definitions"));
-                    var byKind = new java.util.HashMap<String, String>();
-                    definitions.forEach((name, def) -> {
-                        var gvks = at(def, "x-kubernetes-group-version-kind");
-                        if (gvks == null) return;
-                        for (var g : list(gvks)) {
-                            var gvk = map(g);
-                            String group = (String) gvk.get("group");
-                            String apiVersion = group.isEmpty() ? (String) gvk.get("version") : group + "/" + gvk.get("version");
-                            byKind.put(apiVersion + " " + gvk.get("kind"), name);
-                        }
-                    });
-                    return new OpenApi(definitions, byKind);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
-
-        List<String> validate(Map<String, Object> object) {
-            var errors = new ArrayList<String>();
-            String definition = byKind.get(object.get("apiVersion") + " " + object.get("kind"));
-            if (definition == null) {
-                errors.add(id(object) + ": Kubernetes v1.34 has no " + object.get("apiVersion") + " " + object.get("kind"));
-            } else {
-                check(object, map(definitions.get(definition)), "", id(object), errors);
-            }
-            return errors;
-        }
-
-        private void check(Object value, Map<String, Object> schema, String path, String object, List<String> errors) {
-            while (schema.get("$ref") instanceof String ref) {
-                String name = ref.substring("#/definitions/".length());
-                if (name.equals("io.k8s.apimachinery.pkg.api.resource.Quantity")) {
-                    if (!(value instanceof String || value instanceof Number)) errors.add(object + ": " + path + ": expected a quantity, got " + value);
-                    return;
-                }
-                schema = map(definitions.get(name));
-            }
-            String type = (String) schema.get("type");
-            String where = object + ": " + (path.isEmpty() ? "(object)" : path);
-            if ("int-or-string".equals(schema.get("format"))) {
-                if (!(value instanceof String || value instanceof Integer)) errors.add(where + ": expected an integer or a string, got " + value);
-                return;
-            }
-            if (type == null) return; // free-form (RawExtension, JSON): anything goes
-            switch (type) {
-                case "object" -> {
-                    if (!(value instanceof Map<?, ?> m)) {
-                        errors.add(where + ": expected an object, got " + value);
-                        return;
-                    }
-                    var properties = schema.get("properties") == null ? Map.<String, Object>of() : map(schema.get("properties"));
-                    var additional = schema.get("additionalProperties");
-                    for (var e : m.entrySet()) {
-                        String key = e.getKey().toString();
-                        String child = path.isEmpty() ? key : path + "." + key;
-                        if (properties.containsKey(key)) check(e.getValue(), map(properties.get(key)), child, object, errors);
-                        else if (additional instanceof Map<?, ?> a) check(e.getValue(), map(a), child, object, errors);
-                        else errors.add(object + ": " + child + ": unknown field");
-                    }
-                    for (var required : list(schema.getOrDefault("required", List.of()))) {
-                        if (!m.containsKey(required)) errors.add(where + ": missing required field " + required);
-                    }
-                }
-                case "array" -> {
-                    if (!(value instanceof List<?> l)) {
-                        errors.add(where + ": expected a list, got " + value);
-                        return;
-                    }
-                    var items = map(schema.get("items"));
-                    for (int i = 0; i < l.size(); i++) check(l.get(i), items, path + "[" + i + "]", object, errors);
-                    if ("map".equals(schema.get("x-kubernetes-list-type")) && schema.get("x-kubernetes-list-map-keys") instanceof List<?> keys) {
-                        var seen = new HashSet<List<Object>>();
-                        for (var item : l) {
-                            if (!(item instanceof Map<?, ?> im)) continue;
-                            var key = keys.stream().map(k -> (Object) im.get(k)).toList();
-                            if (!seen.add(key)) errors.add(where + ": duplicate key " + key);
-                        }
-                    }
-                }
-                case "string" -> {
-                    if (!(value instanceof String)) errors.add(where + ": expected a string, got " + value);
-                }
-                case "integer" -> {
-                    if (!(value instanceof Integer || value instanceof Long || value instanceof java.math.BigInteger))
-                        errors.add(where + ": expected integer, got " + (value instanceof String ? "\"" + value + "\"" : value));
-                }
-                case "number" -> {
-                    if (!(value instanceof Number)) errors.add(where + ": expected a number, got " + value);
-                }
-                case "boolean" -> {
-                    if (!(value instanceof Boolean)) errors.add(where + ": expected true or false, got " + value);
-                }
-                default -> errors.add(where + ": the schema has a type this validator does not know: " + type);
-            }
-        }
     }
 }

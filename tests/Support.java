@@ -18,12 +18,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.tools.ToolProvider;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
 
-/** What every test class shares: where the repository is, how to run things, one HTTP client. */
+/** What every test class shares: where the repository is, its services and their ports, how to run things, one HTTP client. */
 final class Support {
     private Support() {}
 
-    /** The repository root: the nearest folder, from the working directory up, holding hello.java. */
+    /** The repository root: the nearest folder, from the working directory up, holding tests/run.java. */
     static final Path ROOT = findRoot();
 
     /** The java launcher running these tests (JDK 25, linked by JBang). */
@@ -35,11 +38,64 @@ final class Support {
             .build();
 
     private static Path findRoot() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+        return findRoot(Path.of("").toAbsolutePath());
+    }
+
+    /** The nearest folder, from {@code start} up, holding tests/run.java. */
+    static Path findRoot(Path start) {
+        for (Path p = start; p != null; p = p.getParent()) {
             if (Files.exists(p.resolve("tests/run.java"))) return p;
         }
-        throw new IllegalStateException("run the tests from inside the repository (no tests/run.java above "
-                + Path.of("").toAbsolutePath() + ")");
+        throw new IllegalStateException("run the tests from inside the repository (no tests/run.java above " + start + ")");
+    }
+
+    /**
+     * The services, in the order manifests/base/kustomization.yaml lists them: each resource
+     * {@code X.yaml} with an {@code X.java} at the repository root. deploy.java follows the same rule.
+     */
+    static final List<String> SERVICES = services(ROOT);
+
+    static List<String> services(Path root) {
+        var services = new ArrayList<String>();
+        if (yaml(root.resolve("manifests/base/kustomization.yaml")).getFirst() instanceof Map<?, ?> k
+                && k.get("resources") instanceof List<?> resources) {
+            for (Object r : resources) {
+                String name = r.toString().replaceFirst("\\.yaml$", "");
+                if (r.toString().endsWith(".yaml") && Files.isRegularFile(root.resolve(name + ".java"))) services.add(name);
+            }
+        }
+        if (services.isEmpty()) throw new IllegalStateException("manifests/base/kustomization.yaml lists no X.yaml with an X.java beside");
+        return List.copyOf(services);
+    }
+
+    /** A service's port: the port named http of its Service in manifests/base/NAME.yaml. */
+    static int port(String service) {
+        Path file = ROOT.resolve("manifests/base/" + service + ".yaml");
+        for (Object doc : yaml(file)) {
+            if (doc instanceof Map<?, ?> o && "Service".equals(o.get("kind"))
+                    && o.get("spec") instanceof Map<?, ?> spec && spec.get("ports") instanceof List<?> ports) {
+                for (Object p : ports) {
+                    if (p instanceof Map<?, ?> port && "http".equals(port.get("name")) && port.get("port") instanceof Integer n) return n;
+                }
+            }
+        }
+        throw new IllegalStateException(file + " has no Service with a port named http");
+    }
+
+    /** The YAML documents of a file, empty ones left out. */
+    static List<Object> yaml(Path file) {
+        try {
+            return yaml(Files.readString(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The YAML documents of a text, empty ones left out. */
+    static List<Object> yaml(String text) {
+        var docs = new ArrayList<Object>();
+        for (Object doc : new Yaml(new SafeConstructor(new LoaderOptions())).loadAll(text)) if (doc != null) docs.add(doc);
+        return docs;
     }
 
     /** The full path of an executable on PATH, or null. */
@@ -95,14 +151,14 @@ final class Support {
         }
     }
 
-    /** Classes of hello, world and joiner, compiled once per test run (the way the container images get them). */
+    /** Classes of the services, compiled once per test run (the way the container images get them). */
     static synchronized Path serviceClasses() {
         if (classes == null) {
             try {
                 Path dir = Files.createTempDirectory("services-classes");
                 var javac = ToolProvider.getSystemJavaCompiler();
                 var args = new ArrayList<>(List.of("-d", dir.toString(), "--release", "25"));
-                for (String s : List.of("hello", "world", "joiner")) args.add(ROOT.resolve(s + ".java").toString());
+                for (String s : SERVICES) args.add(ROOT.resolve(s + ".java").toString());
                 int rc = javac.run(null, null, null, args.toArray(String[]::new));
                 if (rc != 0) throw new AssertionError("javac failed on the services (exit " + rc + ")");
                 classes = dir;
