@@ -92,7 +92,9 @@ class deploy implements Callable<Integer> {
     @Command(name = "up", mixinStandardHelpOptions = true,
             description = {"Builds, loads and applies everything, then checks that the URL answers Hello World (the default).",
                     "%nThe kind cluster is created only when missing, images are loaded only when the node lacks their tag,"
-                            + " the ingress controller and the profile are applied and waited for. Safe to re-run."})
+                            + " the ingress controller and the profile are applied and waited for. Safe to re-run.",
+                    "%nWith --profile prod, a cluster it creates has a control plane and 2 workers (manifests/kind/cluster-prod.yaml),"
+                            + " for the replicas to spread over; an existing cluster with fewer workers is refused, before anything changes."})
     static class Up implements Callable<Integer> {
         @Mixin ClusterOption cluster = new ClusterOption();
         @Mixin ProfileOption profile = new ProfileOption();
@@ -120,7 +122,8 @@ class deploy implements Callable<Integer> {
                     () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());
             boolean exists = kind.exists();
-            String reuse = exists ? kind.checkHostPort(port) : null; // a wrong port fails here, before anything changes
+            // A wrong port, or too few workers for the profile, fails here, before anything changes.
+            String reuse = exists ? kind.checkHostPort(port) + "; " + kind.checkWorkers(root, profile.name()) : null;
             List<Image> images = Step.run("Building images with Jib (" + base.ref + ")",
                     () -> Image.buildAll(checkout, root.resolve("build/images"), base.ref));
 
@@ -128,7 +131,7 @@ class deploy implements Callable<Integer> {
                 Step.run("Reusing cluster " + kind.name(), () -> Step.note(reuse));
             } else {
                 Step.run("Creating cluster " + kind.name() + " (waiting ≤ " + bound + " for its control plane)",
-                        () -> Step.note(kind.create(root, port, nodeImage, timeout)));
+                        () -> Step.note(kind.create(root, profile.name(), port, nodeImage, timeout)));
             }
             Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
 
