@@ -46,6 +46,11 @@ record Kind(String name, String engine) {
         return run(Duration.ofSeconds(30), "get", "nodes", "--name", name).orFail("kind get nodes").out().lines().filter(l -> !l.isBlank()).toList();
     }
 
+    /** The worker nodes, as kind names them: NAME-worker, NAME-worker2, ... */
+    List<String> workers() {
+        return nodes().stream().filter(n -> n.matches(Pattern.quote(name) + "-worker\\d*")).toList();
+    }
+
     /**
      * The kind config a profile's cluster is created from: manifests/kind/cluster-PROFILE.yaml where there is one
      * (prod's adds two workers to spread its replicas over), else cluster.yaml, the single node dev needs.
@@ -74,7 +79,7 @@ record Kind(String name, String engine) {
     String checkWorkers(Path root, String profile) throws IOException {
         Path config = config(root, profile);
         long wanted = workers(config);
-        long has = nodes().stream().filter(n -> n.matches(Pattern.quote(name) + "-worker\\d*")).count();
+        long has = workers().size();
         if (has < wanted) throw new Failure("cluster " + name + " has " + shape(has) + ", and the " + profile + " profile spreads its replicas over "
                 + wanted + " workers (" + root.relativize(config) + "): recreate it with `jbang deploy.java down" + flag()
                 + "` and `jbang deploy.java up --profile " + profile + flag() + "`, or give another cluster with --cluster NAME");
@@ -140,12 +145,14 @@ record Kind(String name, String engine) {
 
     /**
      * Loads only what some node lacks, asking each node's containerd (crictl) for the exact tag; the
-     * kubelet's own list in the node status would do too, but it stops at 50 images.
+     * kubelet's own list in the node status would do too, but it stops at 50 images. Where there are workers,
+     * only they get the images: the app's pods never run on the control plane, which keeps its taint.
      */
     String load(List<Image> images) {
         var present = new ArrayList<String>();
         var loaded = new ArrayList<String>();
-        var nodes = nodes();
+        var workers = workers();
+        var nodes = workers.isEmpty() ? nodes() : workers;
         var onNodes = nodes.stream().map(this::imagesOn).toList();
         for (Image image : images) {
             // What `kind load` names hello:tag inside containerd.
@@ -153,7 +160,7 @@ record Kind(String name, String engine) {
             if (onNodes.stream().allMatch(refs -> refs.contains(ref))) {
                 present.add(image.name());
             } else {
-                run(Duration.ofMinutes(5), "load", "image-archive", image.tar().toString(), "--name", name)
+                run(Duration.ofMinutes(5), "load", "image-archive", image.tar().toString(), "--name", name, "--nodes", String.join(",", nodes))
                         .orFail("kind load image-archive " + image.tar().getFileName());
                 loaded.add(image.name());
             }

@@ -131,8 +131,14 @@ class DeployPlanTest {
         assertEquals(2, config.lines().filter(l -> l.endsWith("role: worker")).count(), config);
         assertTrue(config.contains("hostPort: " + port) && config.contains("ingress-ready"), config);
         assertTrue(r.err().contains(" ✓ Creating cluster hello-world") && r.err().contains("a control plane and 2 workers"), r.err());
-        for (String node : List.of("hello-world-control-plane", "hello-world-worker", "hello-world-worker2")) {
+        // The images go to the workers only: the app's pods never run on the tainted control plane.
+        for (String node : List.of("hello-world-worker", "hello-world-worker2")) {
             assertTrue(calls().contains("docker exec " + node + " crictl images -o json"), "images are checked on " + node + ": " + calls());
+        }
+        assertFalse(calls().contains("docker exec hello-world-control-plane crictl images -o json"), calls().toString());
+        for (String s : SERVICES) {
+            assertTrue(calls().contains("kind load image-archive " + Support.ROOT + "/build/images/" + s + ".tar --name hello-world"
+                    + " --nodes hello-world-worker,hello-world-worker2"), calls().toString());
         }
         assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/prod -o yaml"), calls().toString());
 
