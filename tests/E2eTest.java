@@ -112,16 +112,17 @@ class E2eTest {
 
     @Test
     @Order(3)
-    void a_second_up_changes_nothing_and_takes_under_15_s() {
+    void a_second_up_builds_loads_and_replaces_nothing() {
         requireUp();
         String before = pods();
         long t = System.nanoTime();
         var r = LAB.up(Duration.ofMinutes(5), "--timeout", "5m");
-        double took = (System.nanoTime() - t) / 1e9;
-        System.out.printf("    e2e: warm up took %.1fs%n", took);
+        // Its time is printed, not asserted: speed is the benchmark's to judge, not a test's on a shared machine.
+        System.out.printf("    e2e: warm up took %.1fs%n", (System.nanoTime() - t) / 1e9);
         assertEquals(0, r.exit(), "second up failed:\n" + r.both());
+        assertTrue(r.err().contains("(" + String.join(", ", Support.SERVICES) + " up to date)"), "an image was rebuilt:\n" + r.err());
+        assertTrue(r.err().contains("all " + Support.SERVICES.size() + " already present on"), "an image was loaded again:\n" + r.err());
         assertEquals(before, pods(), "the second up replaced pods (a rebuild or reload):\n" + r.both());
-        assertTrue(took < 15, "the second up took " + took + " s (bound 15 s):\n" + r.both());
     }
 
     @Test
