@@ -104,6 +104,8 @@ class deploy implements Callable<Integer> {
                     "%nThe kind cluster is created only when missing, images are loaded only when the node lacks their tag,"
                             + " the ingress controller and the profile are applied and waited for, and so are the old pods to stop;"
                             + " then " + Http.IN_A_ROW + " answers in a row must name, in X-Version, each service's new image tag. Safe to re-run.",
+                    "%nWith --profile prod, a cluster it creates has a control plane and 2 workers (manifests/kind/cluster-prod.yaml),"
+                            + " for the replicas to spread over; an existing cluster with fewer workers is refused, before anything changes.",
                     "%nWith --registry the images are pushed there and deployed by digest; with --context, to any cluster"
                             + " (docs/registry.md)."})
     static class Up implements Callable<Integer> {
@@ -166,7 +168,8 @@ class deploy implements Callable<Integer> {
                     () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());
             boolean exists = kind.exists();
-            String reuse = exists ? kind.checkHostPort(port) : null; // a wrong port fails here, before anything changes
+            // A wrong port, or too few workers for the profile, fails here, before anything changes.
+            String reuse = exists ? kind.checkHostPort(port) + "; " + kind.checkWorkers(root, profile.name()) : null;
             LocalRegistry local = LocalRegistry.start(tools.engine(), to);
             List<Image> images = to != null ? null : Step.run("Building images with Jib (" + base.ref + ")",
                     () -> Image.buildAll(checkout, root.resolve("build/images"), base.ref));
@@ -176,7 +179,7 @@ class deploy implements Callable<Integer> {
                 Step.run("Reusing cluster " + kind.name(), () -> Step.note(reuse));
             } else {
                 Step.run("Creating cluster " + kind.name() + " (waiting ≤ " + bound + " for its control plane)",
-                        () -> Step.note(kind.create(root, port, nodeImage, timeout)));
+                        () -> Step.note(kind.create(root, profile.name(), port, nodeImage, timeout)));
             }
             if (local != null) Step.run("Connecting the local registry to " + kind.name(), () -> Step.note(local.wire(kind, root)));
             else if (images != null) Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));

@@ -1,8 +1,8 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -60,8 +60,7 @@ class IngressTest extends Manifests {
         assertEquals(Map.of("name", "web", "containerPort", 8000, "hostPort", kindPortMapping().get("containerPort"), "protocol", "TCP"), web,
                 "Traefik's hostPort is the kind node port that the host port maps to");
         assertEquals(Map.of("path", "/ping", "port", "ping"), at(c, "readinessProbe.httpGet"));
-        assertNotNull(at(c, "resources.requests.cpu"));
-        assertNotNull(at(c, "resources.limits.memory"));
+        assertBounded(c, "traefik: ");
 
         // The same hardening block as the app's pods: non-root needs no capability
         // because it listens on 8000; hostPort maps the node's port 80 to it.
@@ -95,6 +94,44 @@ class IngressTest extends Manifests {
         find(objects, "ServiceAccount", "traefik");
     }
 
+    /**
+     * Issue 13: a request Traefik could not send to the joiner pod it picked (killed, its endpoint not yet gone)
+     * goes to another. The Retry middleware comes from Traefik's file provider, fed by a ConfigMap, and is attached
+     * to the web entrypoint, so the app's Ingress needs no Traefik annotation (and no CRDs are needed).
+     */
+    @Test
+    void the_ingress_controller_retries_a_request_it_could_not_send() {
+        var objects = ingressController();
+        var d = find(objects, "Deployment", "traefik");
+        var args = list(container(d).get("args"));
+        assertTrue(args.contains("--entrypoints.web.http.middlewares=retry@file"), "every route through web gets the retry: " + args);
+        String file = args.stream().map(String::valueOf).filter(a -> a.startsWith("--providers.file.filename=")).findFirst()
+                .map(a -> a.substring(a.indexOf('=') + 1)).orElseGet(() -> fail("no file provider in " + args));
+
+        // The file is a key of a ConfigMap mounted where the flag looks.
+        var mount = list(container(d).get("volumeMounts")).stream().map(Manifests::map)
+                .filter(m -> file.startsWith(m.get("mountPath") + "/")).findFirst().orElseGet(() -> fail("nothing mounted at " + file));
+        assertEquals(true, mount.get("readOnly"));
+        var volume = list(at(d, "spec.template.spec.volumes")).stream().map(Manifests::map)
+                .filter(v -> v.get("name").equals(mount.get("name"))).findFirst().orElseThrow();
+        var configMap = find(objects, "ConfigMap", (String) at(volume, "configMap.name"));
+        String key = file.substring(((String) mount.get("mountPath")).length() + 1);
+        var dynamic = map(Support.yaml((String) map(configMap.get("data")).get(key)).getFirst());
+
+        var retry = map(at(dynamic, "http.middlewares.retry.retry"));
+        int attempts = (Integer) retry.get("attempts");
+        assertTrue(attempts >= 2 && attempts <= 4, "one try and one to three more, not a storm: " + retry);
+        assertTrue(seconds(retry.get("initialInterval")) <= 0.5, "a retry waits less than a client would: " + retry);
+        assertEquals(Set.of("retry"), map(at(dynamic, "http.middlewares")).keySet());
+        assertNull(at(find(overlay("prod"), "Ingress", "hello-world"), "metadata.annotations"), "the app's Ingress stays controller-neutral");
+    }
+
+    /** Go durations as Traefik reads them: "100ms", "1s". */
+    static double seconds(Object value) {
+        String s = String.valueOf(value);
+        return s.endsWith("ms") ? Double.parseDouble(s.substring(0, s.length() - 2)) / 1000 : Double.parseDouble(s.replaceAll("s$", ""));
+    }
+
     @Test
     void the_kind_cluster_has_one_labelled_node_mapping_host_port_80() {
         var config = map(Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst());
@@ -109,6 +146,20 @@ class IngressTest extends Manifests {
         assertEquals(80, mapping.get("containerPort"));
         assertEquals(80, mapping.get("hostPort"), "deploy.java's --port default");
         assertNull(node.get("image"), "the node image is kind's default or deploy.java's --node-image");
+    }
+
+    /** prod's kind cluster: the same control plane as dev's, and two plain workers for the replicas to spread over. */
+    @Test
+    void the_prod_kind_cluster_adds_two_workers_to_the_same_control_plane() {
+        var dev = list(map(Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst()).get("nodes"));
+        var config = map(Support.yaml(MANIFESTS.resolve("kind/cluster-prod.yaml")).getFirst());
+        assertEquals("Cluster", config.get("kind"));
+        assertEquals("kind.x-k8s.io/v1alpha4", config.get("apiVersion"));
+        var nodes = list(config.get("nodes"));
+        assertEquals(dev.getFirst(), nodes.getFirst(), "the control plane, its label and port mapping, as in cluster.yaml");
+        assertEquals(List.of(Map.of("role", "worker"), Map.of("role", "worker")), nodes.subList(1, nodes.size()));
+        assertEquals(Set.of("kind", "apiVersion", "nodes"), config.keySet(), "nothing else differs from dev's cluster");
+        assertEquals(Set.of("kind", "apiVersion", "nodes"), map(Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst()).keySet());
     }
 
     static Map<String, Object> kindPortMapping() {

@@ -1,4 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -12,6 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -92,6 +95,29 @@ abstract class Manifests {
 
     static Map<String, Object> container(Map<String, Object> workload) {
         return map(list(at(workload, "spec.template.spec.containers")).get(0));
+    }
+
+    /** A resource quantity as Kubernetes reads it, in its base unit: "200m" is 0.2 (CPUs), "64Mi" is 67108864 (bytes). */
+    static double quantity(Object value) {
+        Matcher m = Pattern.compile("([0-9.]+)(m|[KMGT]i?)?").matcher(String.valueOf(value));
+        assertTrue(m.matches(), "not a quantity: " + value);
+        String unit = m.group(2) == null ? "" : m.group(2);
+        double scale = unit.equals("m") ? 1e-3 : unit.isEmpty() ? 1 : Math.pow(unit.endsWith("i") ? 1024 : 1000, "KMGT".indexOf(unit.charAt(0)) + 1);
+        return Double.parseDouble(m.group(1)) * scale;
+    }
+
+    /**
+     * Every container is bounded: it requests and is limited in CPU, memory and ephemeral-storage (the node's
+     * disk: its log and writable layer), each request at most its limit. Returns the container's resources.
+     */
+    static Map<String, Object> assertBounded(Map<String, Object> container, String where) {
+        for (String resource : List.of("cpu", "memory", "ephemeral-storage")) {
+            Object request = at(container, "resources.requests." + resource), limit = at(container, "resources.limits." + resource);
+            assertNotNull(request, where + resource + " request");
+            assertNotNull(limit, where + resource + " limit");
+            assertTrue(quantity(request) <= quantity(limit), where + resource + " request " + request + " above its limit " + limit);
+        }
+        return map(container.get("resources"));
     }
 
     /** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env. */

@@ -100,9 +100,12 @@ class ManifestsTest extends Manifests {
                 assertEquals(Map.of("path", "/readyz", "port", "http"), at(c, "readinessProbe.httpGet"), where);
                 assertEquals(Map.of("path", "/healthz", "port", "http"), at(c, "livenessProbe.httpGet"), where);
 
-                assertNotNull(at(c, "resources.requests.cpu"), where + "CPU request");
-                assertNotNull(at(c, "resources.requests.memory"), where + "memory request");
-                assertNotNull(at(c, "resources.limits.memory"), where + "memory limit");
+                var resources = assertBounded(c, where);
+                assertEquals(1.0, quantity(at(resources, "limits.cpu")), where + "may use a whole CPU, never more");
+                // The kubelet keeps up to 5 x 10Mi of a container's log (its defaults): with a full /tmp, a pod that
+                // only logs stays under its limit, so only a flood faster than rotation gets it evicted.
+                double logs = 5 * quantity("10Mi"), tmp = quantity(at(list(spec.get("volumes")).get(0), "emptyDir.sizeLimit"));
+                assertTrue(quantity(at(resources, "limits.ephemeral-storage")) >= logs + tmp, where + "ephemeral-storage limit " + resources);
 
                 // The tmp volume is an emptyDir: the root filesystem is read-only.
                 var mounts = list(c.get("volumeMounts"));
@@ -191,7 +194,7 @@ class ManifestsTest extends Manifests {
             assertEquals(1, at(d, "spec.replicas"), s);
             assertEquals(2, at(p, "spec.replicas"), s);
             assertEquals("100m", at(container(d), "resources.requests.cpu"), s);
-            assertEquals("1000m", at(container(p), "resources.requests.cpu"), s);
+            assertEquals("200m", at(container(p), "resources.requests.cpu"), s);
             assertEquals("Never", container(d).get("imagePullPolicy"), s + ": dev images come only from kind load");
             assertEquals("IfNotPresent", container(p).get("imagePullPolicy"), s);
             assertNull(at(d, "spec.template.spec.topologySpreadConstraints"), s);
@@ -225,6 +228,24 @@ class ManifestsTest extends Manifests {
         assertEquals(prodEnv, devEnv, "service-env: the same in both profiles but ACCESS_LOG");
         assertTrue(all(dev, "PodDisruptionBudget").isEmpty());
         assertEquals(3, all(prod, "PodDisruptionBudget").size());
+    }
+
+    /**
+     * prod runs on a laptop's kind: a control plane and 2 workers sharing 2 cores, each worker offering the scheduler
+     * both. When one worker is drained, the other must hold every pod, and during a rollout of all three at once, each
+     * Deployment's surge pod too; kindnetd asks 100m of each node (kube-proxy nothing). (It was 6 CPUs, and stayed Pending.)
+     */
+    @Test
+    void prod_fits_on_one_worker_of_a_two_core_laptop_with_every_rollout_surging() {
+        double worker = 2.0, daemons = 0.1, requested = 0;
+        var sum = new ArrayList<String>();
+        for (var d : all(overlay("prod"), "Deployment")) {
+            int pods = (Integer) at(d, "spec.replicas") + (Integer) at(d, "spec.strategy.rollingUpdate.maxSurge");
+            Object cpu = at(container(d), "resources.requests.cpu");
+            requested += pods * quantity(cpu);
+            sum.add(pods + " x " + cpu + " (" + at(d, "metadata.name") + ")");
+        }
+        assertTrue(requested + daemons <= worker, String.join(" + ", sum) + " + " + daemons + " for the node's daemons > " + worker + " CPUs");
     }
 
     @Test
