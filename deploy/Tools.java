@@ -7,6 +7,10 @@ import javax.tools.ToolProvider;
 
 /** The tools on this machine, checked before anything changes: every missing piece is one ERROR line with its fix. */
 record Tools(String engine) {
+    /** The kind releases the e2e runs with: the oldest, and today's (README: tested versions). */
+    static final String KIND_OLDEST = "v0.30.0", KIND_NEWEST = "v0.33.0";
+    static final String KIND_INSTALL = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. go install sigs.k8s.io/kind@" + KIND_NEWEST;
+
     static Step.Done<Tools> check(Need... needs) {
         return check(List.of(), needs);
     }
@@ -21,9 +25,14 @@ record Tools(String engine) {
             problems.add("this Java (" + System.getProperty("java.home") + ") has no compiler: run deploy.java on a JDK 25 (jbang picks one with //JAVA 25+)");
         }
         String engine = wanted.contains(Need.ENGINE) ? engine(problems, found) : null;
-        if (wanted.contains(Need.KIND)) version(problems, found, "kind", List.of("kind", "version"), "kind (v\\S+)",
-                "kind is not on PATH: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation,"
-                        + " e.g. go install sigs.k8s.io/kind@v0.30.0)");
+        if (wanted.contains(Need.KIND)) {
+            String kind = version(problems, found, "kind", List.of("kind", "version"), "kind (v\\S+)",
+                    "kind is not on PATH: install it (" + KIND_INSTALL + ")");
+            if (kind != null && older(kind, KIND_OLDEST)) {
+                problems.add("kind " + kind + " is older than " + KIND_OLDEST + ", the oldest kind this project is tested with"
+                        + " (README: tested versions): upgrade it (" + KIND_INSTALL + ")");
+            }
+        }
         if (wanted.contains(Need.KUBECTL)) version(problems, found, "kubectl", List.of("kubectl", "version", "--client"), "Client Version: (v\\S+)",
                 "kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)");
         problems.addAll(lacking);
@@ -52,14 +61,33 @@ record Tools(String engine) {
         return null;
     }
 
-    static void version(List<String> problems, List<String> found, String tool, List<String> command, String pattern, String missing) {
+    /** Adds the tool's version to {@code found}, or why it cannot be used to {@code problems}; answers the version, or null. */
+    static String version(List<String> problems, List<String> found, String tool, List<String> command, String pattern, String missing) {
         if (Proc.which(tool) == null) {
             problems.add(missing);
-            return;
+            return null;
         }
         var v = Proc.run(Duration.ofSeconds(30), command);
         Matcher m = Pattern.compile(pattern).matcher(v.out());
-        if (v.exit() != 0) problems.add("`" + String.join(" ", command) + "` failed (exit " + v.exit() + "): " + v.both().strip());
-        else found.add(tool + " " + (m.find() ? m.group(1) : "(version unknown)"));
+        if (v.exit() != 0) {
+            problems.add("`" + String.join(" ", command) + "` failed (exit " + v.exit() + "): " + v.both().strip());
+            return null;
+        }
+        String version = m.find() ? m.group(1) : null;
+        found.add(tool + " " + (version != null ? version : "(version unknown)"));
+        return version;
     }
+
+    /** Whether vA.B.C (a suffix such as -alpha aside) is below vX.Y.Z; an unreadable version is not judged. */
+    static boolean older(String version, String than) {
+        Matcher a = SEMVER.matcher(version), b = SEMVER.matcher(than);
+        if (!a.lookingAt() || !b.lookingAt()) return false;
+        for (int i = 1; i <= 3; i++) {
+            int x = Integer.parseInt(a.group(i)), y = Integer.parseInt(b.group(i));
+            if (x != y) return x < y;
+        }
+        return false;
+    }
+
+    static final Pattern SEMVER = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)");
 }

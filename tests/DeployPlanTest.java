@@ -148,6 +148,26 @@ class DeployPlanTest {
 
     /** Issue 13: prod's cluster has two workers to spread over; the images go to all three nodes. */
     @Test
+    void a_kind_older_than_the_oldest_tested_is_one_error_with_the_upgrade_before_anything_changes() throws IOException {
+        Files.writeString(state.resolve("kind-version"), "v0.29.0");
+        try {
+            var r = up();
+            assertEquals(1, r.exit(), r.both());
+            assertEquals(List.of("ERROR: kind v0.29.0 is older than v0.30.0, the oldest kind this project is tested with"
+                    + " (README: tested versions): upgrade it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation,"
+                    + " e.g. go install sigs.k8s.io/kind@v0.33.0)"), errorLines(r), r.both());
+            assertFalse(r.both().contains("Exception"), r.both());
+            assertTrue(calls().stream().allMatch(c -> c.equals("kind version") || c.startsWith("docker version")
+                    || c.startsWith("kubectl version")), "nothing but version checks ran: " + calls());
+            // The oldest tested passes.
+            Files.writeString(state.resolve("kind-version"), "v0.30.0");
+            assertEquals(0, up().exit());
+        } finally {
+            Files.deleteIfExists(state.resolve("kind-version"));
+        }
+    }
+
+    @Test
     void up_with_the_prod_profile_creates_a_control_plane_and_two_workers() throws IOException {
         var r = up("--profile", "prod");
         assertEquals(0, r.exit(), r.both());
@@ -165,7 +185,7 @@ class DeployPlanTest {
             assertTrue(calls().contains("kind load image-archive " + Support.ROOT + "/build/images/" + s + ".tar --name hello-world"
                     + " --nodes hello-world-worker,hello-world-worker2"), calls().toString());
         }
-        assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/prod -o yaml"), calls().toString());
+        assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/prod --server-side --force-conflicts -o yaml"), calls().toString());
 
         // Reused as it is, for prod and for dev alike.
         Files.writeString(state.resolve("calls"), "");
@@ -398,7 +418,7 @@ class DeployPlanTest {
 
     static final String KIND = """
             case "$1 ${2:-}" in
-              "version ") echo "kind v0.30.0 go1.24.6 linux/amd64" ;;
+              "version ") echo "kind $(cat "$s/kind-version" 2>/dev/null || echo v0.33.0) go1.26.8 linux/amd64" ;;
               "get clusters") if [ -s "$s/clusters" ]; then cat "$s/clusters"; else echo "No kind clusters found." >&2; fi ;;
               "get nodes") if [ -s "$s/nodes" ]; then cat "$s/nodes"; else echo "$(arg --name "$@")-control-plane"; fi ;;
               "create cluster")

@@ -158,8 +158,11 @@ class IngressTest extends Manifests {
         var nodes = list(config.get("nodes"));
         assertEquals(dev.getFirst(), nodes.getFirst(), "the control plane, its label and port mapping, as in cluster.yaml");
         assertEquals(List.of(Map.of("role", "worker"), Map.of("role", "worker")), nodes.subList(1, nodes.size()));
-        assertEquals(Set.of("kind", "apiVersion", "nodes"), config.keySet(), "nothing else differs from dev's cluster");
-        assertEquals(Set.of("kind", "apiVersion", "nodes"), map(Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst()).keySet());
+        var devConfig = map(Support.yaml(MANIFESTS.resolve("kind/cluster.yaml")).getFirst());
+        assertEquals(Set.of("kind", "apiVersion", "nodes", "containerdConfigPatches"), config.keySet());
+        assertEquals(devConfig.keySet(), config.keySet(), "nothing else differs from dev's cluster");
+        assertEquals(devConfig.get("containerdConfigPatches"), config.get("containerdConfigPatches"),
+                "every node finds registry hosts in /etc/containerd/certs.d (up --registry local), in both");
     }
 
     static Map<String, Object> kindPortMapping() {

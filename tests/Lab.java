@@ -18,14 +18,14 @@ import java.util.Map;
  * here, so the node image and the Java base image come from the lab, never from a pull.
  *
  * <pre>{@code
- * static final Lab LAB = new Lab("hello-world-e2e");   // or new Lab(name, "hello-world-lab/node:v1.37.0", "kind")
+ * static final Lab LAB = new Lab("hello-world-e2e");   // or new Lab(name, "hello-world-lab/node:v1.34.4", "kind-v0.30.0")
  * String missing = LAB.missing(80);                     // null, or why the class must skip
  * LAB.up(Duration.ofMinutes(12), "--profile", "prod");  // jbang deploy.java up --node-image … --base-image … --profile prod --cluster …
  * LAB.kubectl("get", "pods", "-A");                     // kubectl --context kind-<cluster> …
  * }</pre>
  */
 final class Lab {
-    static final String NODE_IMAGE = "hello-world-lab/node:v1.34.4";
+    static final String NODE_IMAGE = "hello-world-lab/node:v1.37.2";
     static final String KIND = "kind";
     static final String BASE_IMAGE = "hello-world-lab/java-base:25";
 
