@@ -190,10 +190,10 @@ class ServicesTest {
     @Test
     void the_three_scripts_run_with_jbang_and_join() {
         assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
-        try (var hello = Support.Service.start(List.of("jbang", "hello.java"), Map.of("PORT", "0"));
-             var world = Support.Service.start(List.of("jbang", "world.java"), Map.of("PORT", "0"));
+        try (var hello = Support.Service.start(List.of("jbang", "hello.java"), Map.of("PORT", "0"), Upstreams.PATIENCE);
+             var world = Support.Service.start(List.of("jbang", "world.java"), Map.of("PORT", "0"), Upstreams.PATIENCE);
              var joiner = Support.Service.start(List.of("jbang", "joiner.java"), Map.of("PORT", "0", "UPSTREAM_TIMEOUT_MS", "60000",
-                     "HELLO_SERVICE", hello.hostPort(), "WORLD_SERVICE", world.hostPort()))) {
+                     "HELLO_SERVICE", hello.hostPort(), "WORLD_SERVICE", world.hostPort()), Upstreams.PATIENCE)) {
             assertEquals("Hello", Upstreams.get(hello.url).body());
             assertEquals("World", Upstreams.get(world.url).body());
             assertEquals("Hello World", Upstreams.get(joiner.url).body());
