@@ -155,7 +155,12 @@ final class Upstreams {
          * upstream began writing its last answer (-1 before the first). joiner sets a connection idle only once it has read
          * the answer, so for requests one after another that is at least how long joiner's connection had been idle.
          */
-        record Request(int connection, int nth, String id, String head, long afterLastAnswer) {}
+        record Request(int connection, int nth, String id, String head, long afterLastAnswer) {
+            @Override
+            public String toString() {
+                return id + " on connection " + connection + " (#" + nth + " there, " + afterLastAnswer + " ms after the last answer)";
+            }
+        }
 
         final ServerSocket server;
         final AtomicInteger connections = new AtomicInteger(), open = new AtomicInteger();
