@@ -194,6 +194,11 @@ final class Support {
 
         /** Starts any command that prints "... listening on URL" and waits (≤ 60 s) for that line. */
         static Service start(List<String> command, Map<String, String> env) {
+            return start(command, env, Duration.ofSeconds(60));
+        }
+
+        /** The same, waiting up to {@code wait}: `jbang X.java` starts two JVMs, and took 30 s each at load 60. */
+        static Service start(List<String> command, Map<String, String> env, Duration wait) {
             var pb = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true);
             pb.environment().putAll(env);
             try {
@@ -214,10 +219,10 @@ final class Support {
                 });
                 URI url;
                 try {
-                    url = found.get(60, TimeUnit.SECONDS);
+                    url = found.get(wait.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (Exception e) {
                     p.destroyForcibly();
-                    throw new AssertionError(String.join(" ", command) + " did not print 'listening on' in 60 s: " + lines, e);
+                    throw new AssertionError(String.join(" ", command) + " did not print 'listening on' in " + wait + ": " + lines, e);
                 }
                 return new Service(p, url, lines);
             } catch (IOException e) {
