@@ -121,7 +121,12 @@ final class Support {
 
     /** Runs a command from an argument list, in the repository root, bounded by a timeout. */
     static Result run(List<String> command, Map<String, String> env, Duration timeout) {
-        var pb = new ProcessBuilder(command).directory(ROOT.toFile());
+        return run(command, env, timeout, ROOT);
+    }
+
+    /** The same, in another folder. */
+    static Result run(List<String> command, Map<String, String> env, Duration timeout, Path directory) {
+        var pb = new ProcessBuilder(command).directory(directory.toFile());
         pb.environment().putAll(env);
         try {
             Process p = pb.start();
