@@ -59,9 +59,8 @@ class bench implements Callable<Integer> {
             Report.compare(compare.get(0), compare.get(1));
             return 0;
         }
-        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--startup-runs", startupRuns).forEach((option, n) -> {
-            if (n < 1) throw usage(option + " takes a positive whole number, not " + n);
-        });
+        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--startup-runs", startupRuns)
+                .forEach((option, n) -> { if (n < 1) throw usage(option + " takes a positive whole number, not " + n); });
         if (connections.stream().anyMatch(c -> c < 1)) throw usage("--connections takes positive numbers, not " + connections);
         if (!List.of("hello", "joiner").containsAll(targets)) throw usage("--targets takes hello, joiner or hello,joiner, not " + String.join(",", targets));
         if (baseImage != null && !images) throw usage("--base-image goes with --images (it is the base of the images built)");
@@ -85,12 +84,9 @@ class bench implements Callable<Integer> {
         if (machine.noisy()) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
         System.out.println();
 
-        step("Compiling hello, world, joiner with javac");
-        Path classes = Build.compile(scratch);
-        done("✓");
         // Builds first, measurements after: nothing of ours is compiling while wrk runs.
-        Images sizes = Build.images(ROOT, images, baseImage, scratch);
-        if (images) sizes = new Images(sizes.baseImage(), sizes.images(), Build.jlink(classes, scratch), sizes.note());
+        Path classes = Build.compile(scratch);
+        Images sizes = Build.images(ROOT, images, baseImage, scratch, classes);
         Path peerBin = peers ? Build.peers() : null;
         var load = new ArrayList<Run>();
         var memory = new LinkedHashMap<String, Memory>();
@@ -104,7 +100,7 @@ class bench implements Callable<Integer> {
                 memory, sizes, Result.targets(load, startup, memory, pod.limits(), sizes));
         Report.print(result);
         Path file = out.resolve(result.timestamp().replace(":", "-") + ".json");
-        result.write(file, out.resolve("latest.json"));
+        for (Path f : List.of(file, out.resolve("latest.json"))) Result.JSON.writeValue(f.toFile(), result);
         System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + " and latest.json beside it."
                 + " Compare two runs: jbang bench/bench.java --compare A.json B.json");
         return 0;
@@ -144,14 +140,14 @@ class bench implements Callable<Integer> {
                     String status = Procs.get(s.getValue().getLast().url().getPort());
                     if (!"HTTP/1.1 200".equals(status)) throw new Failure(s.getKey() + " answered " + status + " to GET /: it must work before it is measured");
                 }
-                wrk.run(s.getKey(), s.getValue().getLast().url(), 50, warmup, 0);
+                wrk.run(s.getKey(), s.getValue(), all, 50, warmup, 0);
                 done("✓");
             }
             for (int run = 1; run <= repeat; run++) {
                 for (int c : connections) {
                     for (var s : subjects.entrySet()) {
                         step("Load on %s: %d connection%s, %d s%s".formatted(s.getKey(), c, c == 1 ? "" : "s", duration, repeat > 1 ? " (run " + run + " of " + repeat + ")" : ""));
-                        Run r = once(wrk, s.getKey(), s.getValue(), c, run, all);
+                        Run r = wrk.run(s.getKey(), s.getValue(), all, c, duration, run);
                         load.add(r);
                         done("%,.0f req/s, p99 %.2f ms, %.0f CPU µs/req%s".formatted(r.rps(), r.p99Ms(), r.serverCpuUsPerRequest(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                     }
@@ -171,19 +167,6 @@ class bench implements Callable<Integer> {
         all.add(s);
         done(s.url().toString());
         return s;
-    }
-
-    /** One wrk run, with the CPU each service it reached spent per request, and the share of the CPU other work took meanwhile. */
-    Run once(Wrk wrk, String name, List<Svc> reached, int connections, int run, List<Svc> all) throws Exception {
-        long[] ticks = Procs.cpuTicks();
-        long self = Procs.selfTicks(), services = all.stream().mapToLong(Svc::cpuNanos).sum();
-        var before = reached.stream().map(Svc::cpuNanos).toList();
-        Run r = wrk.run(name, reached.getLast().url(), connections, duration, run);
-        var cpu = new LinkedHashMap<String, Double>();
-        for (int i = 0; i < before.size(); i++) cpu.put(reached.get(i).name(), Result.round((reached.get(i).cpuNanos() - before.get(i)) / 1e3 / Math.max(1, r.requests()), 1));
-        long[] now = Procs.cpuTicks();
-        long other = (now[1] - ticks[1]) - (Procs.selfTicks() - self) - (all.stream().mapToLong(Svc::cpuNanos).sum() - services) / 10_000_000;
-        return r.with(cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1));
     }
 
     /** Start-up of hello: compiled, with the image's flags; and through JBang (its cache warmed first), as a user first meets it. */
@@ -215,9 +198,7 @@ class bench implements Callable<Integer> {
     }
 
     /** The pod's JVM flags for a service, then any --jvm-option. */
-    List<String> flags(Pod pod, String service) {
-        return concat(pod.flags(service), jvmOptions);
-    }
+    List<String> flags(Pod pod, String service) { return concat(pod.flags(service), jvmOptions); }
 
     List<String> java(Pod pod, String service, Path classes, boolean record) {
         return concat(List.of(JAVA), flags(pod, service), record ? List.of("-XX:StartFlightRecording:name=bench,settings=profile") : List.of(), List.of("-cp", classes.toString(), service));
@@ -236,7 +217,7 @@ class bench implements Callable<Integer> {
 
     /** The last commit that changed the services, "-dirty" when they differ from it; null outside a git checkout. */
     static String servicesCommit() {
-        var files = List.of("--", "hello.java", "world.java", "joiner.java");
+        var files = concat(List.of("--"), SERVICES.stream().map(s -> s + ".java").toList());
         try {
             String commit = Procs.check(concat(List.of("git", "log", "-1", "--format=%h"), files), Duration.ofSeconds(10)).strip();
             return commit + (Procs.check(concat(List.of("git", "status", "--porcelain"), files), Duration.ofSeconds(10)).isBlank() ? "" : "-dirty");
@@ -262,24 +243,18 @@ class bench implements Callable<Integer> {
         stepOpen = false;
     }
 
-    ParameterException usage(String message) {
-        return new ParameterException(spec.commandLine(), message);
-    }
+    ParameterException usage(String message) { return new ParameterException(spec.commandLine(), message); }
 
     static void cleanUp() {
         Procs.STARTED.forEach(Procs::stop);
         if (scratch == null) return;
         try (var files = Files.walk(scratch)) {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (java.io.IOException ignored) {
-            // a temporary folder left behind is not worth an error at exit
-        }
+        } catch (java.io.IOException ignored) { /* a temporary folder left behind is not worth an error at exit */ }
     }
 
     static Path findRoot() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.exists(p.resolve("bench/bench.java"))) return p;
-        }
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) if (Files.exists(p.resolve("bench/bench.java"))) return p;
         System.exit(fail(2, "run the benchmark from inside the repository (no bench/bench.java above " + Path.of("").toAbsolutePath() + ")"));
         return null;
     }
@@ -291,7 +266,5 @@ class bench implements Callable<Integer> {
     }
 
     /** Something the benchmark cannot go on without: one ERROR line, exit 1. */
-    static final class Failure extends RuntimeException {
-        Failure(String message) { super(message); }
-    }
+    static final class Failure extends RuntimeException { Failure(String message) { super(message); } }
 }
