@@ -63,10 +63,8 @@ final class Build {
     static Path compile(Path scratch) {
         bench.step("Compiling hello, world, joiner with javac");
         Path dir = scratch.resolve("classes");
-        var args = new ArrayList<>(List.of("-d", dir.toString(), "--release", "25", "-nowarn"));
-        bench.SERVICES.forEach(s -> args.add(bench.ROOT.resolve(s + ".java").toString()));
-        var err = new java.io.ByteArrayOutputStream();
-        if (javax.tools.ToolProvider.getSystemJavaCompiler().run(null, err, err, args.toArray(String[]::new)) != 0) throw new bench.Failure("javac failed on the services:\n" + err);
+        tool("javac", bench.concat(List.of("-d", dir.toString(), "--release", "25", "-nowarn"),
+                bench.SERVICES.stream().map(s -> bench.ROOT.resolve(s + ".java").toString()).toList()).toArray(String[]::new));
         bench.done("✓");
         return dir;
     }

@@ -44,11 +44,8 @@ final class Procs {
 
     /** The full path of an executable on PATH, or null. */
     static Path which(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
-            if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
-        }
-        return null;
+        return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":")).map(dir -> Path.of(dir.isEmpty() ? "." : dir, tool))
+                .filter(p -> Files.isExecutable(p) && !Files.isDirectory(p)).findFirst().orElse(null);
     }
 
     /** One GET / on a fresh loopback connection: the start of the status line ("HTTP/1.1 200"), or null. */
@@ -114,7 +111,6 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
 
     /** CPU time (user + system) so far; the kernel counts it in ticks of 10 ms. */
     long cpuNanos() { return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L); }
-
     @Override public void close() { Procs.stop(process); }
 }
 

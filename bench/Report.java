@@ -24,14 +24,11 @@ final class Report {
                 .forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n", l.target(), l.connections(), l.cpuUsPerRequestByService()));
         r.load().stream().filter(l -> l.errors() > 0).forEach(l -> System.out.printf("  errors of %s at %d, run %d: %s%n", l.target(), l.connections(), l.run(), l.errorDetail()));
         printRatios(r);
-
         System.out.println("\nStart-up: process start to first 200 on GET / (median of " + s.startupRuns() + ")");
         r.startup().forEach((k, v) -> System.out.printf("  %-6s %6d ms   %s   runs %s%n", k, v.medianMs(), v.command(), v.runsMs()));
-
         System.out.println("\nMemory (MiB, from /proc/PID/status)");
         System.out.printf("  %-7s %10s %16s %8s%n", "service", "idle RSS", "RSS under load", "VmHWM");
         r.memory().forEach((k, v) -> System.out.printf("  %-7s %10.1f %16.1f %8.1f%n", k, v.idleMib(), v.loadMib(), v.hwmMib()));
-
         System.out.println("\nImages");
         var images = r.images();
         if (images.images() != null) {
@@ -46,7 +43,6 @@ final class Report {
         if (images.jlinkRuntime() instanceof Jlink j) {
             System.out.printf("  A Java runtime linked from only %s (jlink): %.1f MiB compressed, %.1f MiB unpacked%n", j.modules(), j.compressedMib(), j.uncompressedMib());
         }
-
         System.out.println("\nTargets (issues 6 and 12)");
         r.targets().forEach(t -> System.out.printf("  %s %-40s %-16s %s%n", t.met() ? "✓" : "✗", t.what(), t.target(), t.measured()));
         // The load average lags a minute behind; what other work took while wrk ran is the measure that counts.

@@ -76,23 +76,16 @@ record Machine(int cores, String cpu, String jdk, double load1AtStart, double cp
 
 record Settings(String tool, String toolVersion, String threads, List<Integer> connections, int durationS, int warmupS,
                 int startupRuns, int repeat, List<String> jvmFlags, List<String> jvmFlagsFrom, String address, String servicesCommit) {}
-
 /** One wrk run at one level, latencies in ms, with the CPU µs per request of each service it reached and other work's CPU share. */
 record Run(String target, int connections, int run, int threads, long requests, double seconds, double rps,
            double p50Ms, double p99Ms, double maxMs, long errors, String errorDetail,
            double serverCpuUsPerRequest, Map<String, Double> cpuUsPerRequestByService, double otherCpuPercent) {}
-
 record Startup(String command, long medianMs, List<Long> runsMs) {}
-
 /** RSS in MiB from /proc/PID/status: idle after start, the highest sampled under load, and VmHWM, the kernel's peak. */
 record Memory(double idleMib, Double loadMib, Double hwmMib) {}
-
 record Target(String what, String target, String measured, boolean met) {}
-
 /** Image sizes: compressed is what a registry stores and a node pulls, unpacked what the node extracts. */
 record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String note) {}
-
 record Image(String name, String built, int layers, double compressedMib, double uncompressedMib, List<List<Double>> layersCompressedUncompressedMib, String warning) {}
-
 /** A runtime of only the modules the services use, linked by jlink, gzipped as a layer would be. */
 record Jlink(String modules, double compressedMib, double uncompressedMib) {}

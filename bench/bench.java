@@ -76,14 +76,12 @@ class bench implements Callable<Integer> {
         Wrk wrk = Wrk.find(scratch, threads);
         Pod pod = Pod.read(ROOT);
         Files.createDirectories(out);
-
         Machine machine = Machine.now();
         System.out.printf("Machine:   %d cores, %s, load average %.2f, CPU %.0f%% busy before the run%n", machine.cores(), machine.cpu(), machine.load1AtStart(), machine.cpuBusyPercentAtStart());
         System.out.printf("JDK:       %s%nJVM:       %s (from %s)%n", machine.jdk(), String.join(" ", flags(pod, "hello")), String.join(", ", pod.sources()));
         System.out.printf("Load:      %s -t%d, connections %s, %d s per run after %d s warm-up, loopback only%n", wrk.version(), threads, connections, duration, warmup);
         if (machine.noisy()) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
         System.out.println();
-
         // Builds first, measurements after: nothing of ours is compiling while wrk runs.
         Path classes = Build.compile(scratch);
         Images sizes = Build.images(ROOT, images, baseImage, scratch, classes);
@@ -92,7 +90,6 @@ class bench implements Callable<Integer> {
         var memory = new LinkedHashMap<String, Memory>();
         measureLoad(classes, pod, wrk, peerBin, load, memory);
         var startup = measureStartup(classes, pod);
-
         var settings = new Settings("wrk", wrk.version(), String.valueOf(threads), connections, duration, warmup, startupRuns, repeat,
                 flags(pod, "hello"), pod.sources(), "127.0.0.1", servicesCommit());
         machine = new Machine(machine.cores(), machine.cpu(), machine.jdk(), machine.load1AtStart(), machine.cpuBusyPercentAtStart(), Machine.load1());
@@ -188,9 +185,7 @@ class bench implements Callable<Integer> {
         var times = new ArrayList<Long>();
         for (int i = 0; i < startupRuns; i++) {
             long t0 = System.nanoTime();
-            try (var s = Svc.start("hello", cmd, Map.of())) {
-                times.add(Math.round((System.nanoTime() - t0) / 1e6));
-            }
+            try (var s = Svc.start("hello", cmd, Map.of())) { times.add(Math.round((System.nanoTime() - t0) / 1e6)); }
         }
         var startup = new Startup(shown, times.stream().sorted().toList().get(times.size() / 2), times);
         done(startup.medianMs() + " ms median");
@@ -227,21 +222,11 @@ class bench implements Callable<Integer> {
     }
 
     @SafeVarargs
-    static List<String> concat(List<String>... parts) {
-        return Arrays.stream(parts).flatMap(List::stream).toList();
-    }
+    static List<String> concat(List<String>... parts) { return Arrays.stream(parts).flatMap(List::stream).toList(); }
 
     static volatile boolean stepOpen; // a step's line waits for its end: ✓, a note, or ✗ before an ERROR
-
-    static void step(String what) {
-        System.out.print(" • " + what + " ... ");
-        stepOpen = true;
-    }
-
-    static void done(String note) {
-        System.out.println(note);
-        stepOpen = false;
-    }
+    static void step(String what) { System.out.print(" • " + what + " ... "); stepOpen = true; }
+    static void done(String note) { System.out.println(note); stepOpen = false; }
 
     ParameterException usage(String message) { return new ParameterException(spec.commandLine(), message); }
 
