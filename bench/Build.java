@@ -36,7 +36,6 @@ record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sourc
         return new Pod(flags, limits, sources);
     }
 
-    /** The files of a folder whose names end so, sorted; none when there is no such folder. */
     static List<Path> files(Path dir, String suffix) throws IOException {
         if (!Files.isDirectory(dir)) return List.of();
         try (var files = Files.list(dir)) {
@@ -57,9 +56,6 @@ record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sourc
 
 /** What the benchmark builds before it measures: the services' classes, the actix-web peers, the images, a jlink'd runtime. */
 final class Build {
-    private Build() {}
-
-    /** The services compiled with javac, into scratch. */
     static Path compile(Path scratch) {
         bench.step("Compiling hello, world, joiner with javac");
         Path dir = scratch.resolve("classes");
@@ -87,13 +83,13 @@ final class Build {
 
     /**
      * Sizes of build/images/*.tar, or with {@code build} of images {@code jbang deploy.java images} builds into scratch
-     * (the checkout's build/ is left alone), and then of a jlink'd runtime too.
+     * (the checkout's build/ is left alone).
      */
-    static Images images(Path root, boolean build, String base, Path scratch, Path classes) throws Exception {
+    static Images images(Path root, boolean build, String base, Path scratch) throws Exception {
         Path dir = build ? scratch.resolve("images") : root.resolve("build/images");
         if (build) {
             Path jbang = Procs.which("jbang");
-            if (jbang == null) return new Images(null, null, jlink(classes, scratch), "not measured: --images needs jbang on PATH");
+            if (jbang == null) return new Images(null, null, null, "not measured: --images needs jbang on PATH");
             var cmd = new ArrayList<>(List.of(jbang.toString(), "deploy.java", "images", "--out", dir.toString()));
             if (base != null) cmd.addAll(List.of("--base-image", base));
             bench.step("Building images: jbang deploy.java images" + (base == null ? "" : " --base-image " + base));
@@ -101,14 +97,14 @@ final class Build {
             bench.done("✓");
         }
         List<Path> tars = Pod.files(dir, ".tar");
-        if (tars.isEmpty()) return new Images(null, null, build ? jlink(classes, scratch) : null, "not measured: no build/images/*.tar (build them with `jbang deploy.java images`, or pass --images)");
+        if (tars.isEmpty()) return new Images(null, null, null, "not measured: no build/images/*.tar (build them with `jbang deploy.java images`, or pass --images)");
         var list = new ArrayList<Image>();
         for (Path tar : tars) {
             bench.step("Measuring " + (tar.startsWith(root) ? root.relativize(tar) : tar.getFileName()));
             list.add(read(tar));
             bench.done("%.1f MiB compressed".formatted(list.getLast().compressedMib()));
         }
-        return new Images(base != null ? base : build ? "deploy.java's default" : "as built in build/images", list, build ? jlink(classes, scratch) : null, null);
+        return new Images(base != null ? base : build ? "deploy.java's default" : "as built in build/images", list, null, null);
     }
 
     /** A docker-format archive as Jib writes it: manifest.json names the layers, each a gzipped tar whose unpacked size gunzip counts. */
@@ -147,7 +143,6 @@ final class Build {
         return new Jlink(modules, mib(Files.size(gzipped)), mib(disk));
     }
 
-    /** A JDK tool run in this JVM: its output, or a Failure holding it. */
     private static String tool(String name, String... args) {
         var out = new StringWriter();
         var print = new PrintWriter(out);

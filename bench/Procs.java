@@ -9,8 +9,6 @@ import java.util.regex.*;
 
 /** The processes the benchmark starts (services, wrk, tools): each bounded in time, all stopped at exit, Ctrl+C too. */
 final class Procs {
-    private Procs() {}
-
     static final List<Process> STARTED = new CopyOnWriteArrayList<>();
 
     static Process start(List<String> cmd, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
@@ -21,7 +19,6 @@ final class Procs {
         return p;
     }
 
-    /** Runs a command to its end within the bound: its output, or a Failure holding that output. */
     static String check(List<String> cmd, Duration bound) throws IOException, InterruptedException {
         Path log = Files.createTempFile("bench", ".log");
         Process p = start(cmd, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
@@ -42,7 +39,6 @@ final class Procs {
         STARTED.remove(p);
     }
 
-    /** The full path of an executable on PATH, or null. */
     static Path which(String tool) {
         return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":")).map(dir -> Path.of(dir.isEmpty() ? "." : dir, tool))
                 .filter(p -> Files.isExecutable(p) && !Files.isDirectory(p)).findFirst().orElse(null);
@@ -55,9 +51,7 @@ final class Procs {
             s.setSoTimeout(5000);
             s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             return new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            return null;
-        }
+        } catch (IOException e) { return null; }
     }
 
     /** Line 1 of /proc/stat: {all ticks, busy ticks}; busy is user, nice, system, steal (interrupts, where loopback is handled, are no process's). */
@@ -100,13 +94,10 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
         return new Svc(name, p, u);
     }
 
-    /** A memory line of /proc/PID/status (VmRSS, VmHWM) in MiB, or NaN. */
     double mib(String field) {
         try (var lines = Files.lines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
             return lines.filter(l -> l.startsWith(field + ":")).findFirst().map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024.0).orElse(Double.NaN);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
+        } catch (IOException | RuntimeException gone) { return Double.NaN; }
     }
 
     /** CPU time (user + system) so far; the kernel counts it in ticks of 10 ms. */

@@ -3,8 +3,6 @@ import java.util.List;
 
 /** The table on stdout, and {@code --compare A B}. */
 final class Report {
-    private Report() {}
-
     static void print(Result r) {
         var s = r.settings();
         System.out.printf("%nThroughput and latency (%s -t%s, %s s per run, loopback; services at commit %s)%n",
@@ -77,8 +75,7 @@ final class Report {
         Result x = Result.read(a), y = Result.read(b);
         System.out.printf("A: %s  %s, load %.2f, CPU busy %.0f%%%n", a, x.timestamp(), x.machine().load1AtStart(), x.machine().cpuBusyPercentAtStart());
         System.out.printf("B: %s  %s, load %.2f, CPU busy %.0f%%%n", b, y.timestamp(), y.machine().load1AtStart(), y.machine().cpuBusyPercentAtStart());
-        var sx = x.settings();
-        var sy = y.settings();
+        Settings sx = x.settings(), sy = y.settings();
         if (!sx.toolVersion().equals(sy.toolVersion())) System.out.printf("settings differ: load tool %s vs %s%n", sx.toolVersion(), sy.toolVersion());
         if (sx.durationS() != sy.durationS()) System.out.printf("settings differ: duration %d s vs %d s%n", sx.durationS(), sy.durationS());
         if (!sx.jvmFlags().equals(sy.jvmFlags())) System.out.printf("settings differ: JVM flags %s vs %s%n", sx.jvmFlags(), sy.jvmFlags());

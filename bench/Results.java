@@ -18,9 +18,7 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
     static Result read(Path file) {
         try {
             return JSON.readValue(file.toFile(), Result.class);
-        } catch (IOException e) {
-            throw new bench.Failure(file + " is not a results file: " + e.getMessage().lines().findFirst().orElse(""));
-        }
+        } catch (IOException e) { throw new bench.Failure(file + " is not a results file: " + e.getMessage().lines().findFirst().orElse("")); }
     }
 
     /** The run that stands for a level: of its repeats, the median by req/s; null when not measured. */
@@ -59,8 +57,6 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
 
 /** load1 is the 1-minute load average; cpu_busy_percent the share of the CPU other work used in the second before. */
 record Machine(int cores, String cpu, String jdk, double load1AtStart, double cpuBusyPercentAtStart, Double load1AtEnd) {
-    boolean noisy() { return load1AtStart > 0.5 || cpuBusyPercentAtStart > 10; }
-
     static Machine now() throws Exception {
         String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name")).findFirst()
                 .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");

@@ -25,20 +25,18 @@ class bench implements Callable<Integer> {
     static final Path ROOT = findRoot();
     static final String JAVA = ProcessHandle.current().info().command().orElse("java");
     static volatile Path scratch;
+    int startupRuns = 5; // start-up measurements, of which the median is reported
 
     @Spec CommandSpec spec;
     @Option(names = "--duration", paramLabel = "S", description = "Seconds of load per run (default: ${DEFAULT-VALUE}).") int duration = 10;
     @Option(names = "--warmup", paramLabel = "S", description = "Seconds of warm-up per service, at 50 connections (default: ${DEFAULT-VALUE}).") int warmup = 5;
     @Option(names = "--connections", paramLabel = "N", split = ",", description = "Concurrency levels (default: 1,50,256).") List<Integer> connections = List.of(1, 50, 256);
-    @Option(names = "--targets", paramLabel = "NAME", split = ",", description = "Services to load: hello, joiner or both (default: hello,joiner).") List<String> targets = List.of("hello", "joiner");
     @Option(names = "--threads", paramLabel = "N", description = "wrk threads (default: ${DEFAULT-VALUE}).") int threads = 2;
     @Option(names = "--repeat", paramLabel = "N", description = "Runs per level, services taking turns; the median by req/s stands for the level (default: ${DEFAULT-VALUE}).") int repeat = 1;
-    @Option(names = "--startup-runs", paramLabel = "N", description = "Start-up measurements; the median is reported (default: ${DEFAULT-VALUE}).") int startupRuns = 5;
     @Option(names = "--peers", description = "Also load actix-web 4 services that do the same (bench/peers, built with cargo), taking turns with ours run by run; prints ours/actix ratios.") boolean peers;
     @Option(names = "--images", description = "Build the images first (jbang deploy.java images, into a scratch folder); also link a minimal runtime with jlink.") boolean images;
     @Option(names = "--base-image", paramLabel = "REF", description = "With --images: the base image, as deploy.java takes it (docker://NAME, tar://PATH).") String baseImage;
     @Option(names = "--jvm-option", paramLabel = "OPT", description = "One more JVM option for the services, to try one (repeatable).") List<String> jvmOptions = new ArrayList<>();
-    @Option(names = "--jfr", description = "Record each service with JDK Flight Recorder into --out (NAME.jfr).") boolean jfr;
     @Option(names = "--quick", description = "A smoke run: 1 s of load at 50 connections, one start-up run, no jbang start-up.") boolean quick;
     @Option(names = "--out", paramLabel = "DIR", description = "Where the JSON goes (default: bench/results).") Path out;
     @Option(names = "--compare", arity = "2", paramLabel = "FILE", description = "Compare two results files, A then B, and exit.") List<Path> compare;
@@ -59,10 +57,10 @@ class bench implements Callable<Integer> {
             Report.compare(compare.get(0), compare.get(1));
             return 0;
         }
-        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--startup-runs", startupRuns)
-                .forEach((option, n) -> { if (n < 1) throw usage(option + " takes a positive whole number, not " + n); });
+        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat).forEach((option, n) -> {
+            if (n < 1) throw usage(option + " takes a positive whole number, not " + n);
+        });
         if (connections.stream().anyMatch(c -> c < 1)) throw usage("--connections takes positive numbers, not " + connections);
-        if (!List.of("hello", "joiner").containsAll(targets)) throw usage("--targets takes hello, joiner or hello,joiner, not " + String.join(",", targets));
         if (baseImage != null && !images) throw usage("--base-image goes with --images (it is the base of the images built)");
         if (quick) {
             duration = warmup = startupRuns = 1;
@@ -80,11 +78,12 @@ class bench implements Callable<Integer> {
         System.out.printf("Machine:   %d cores, %s, load average %.2f, CPU %.0f%% busy before the run%n", machine.cores(), machine.cpu(), machine.load1AtStart(), machine.cpuBusyPercentAtStart());
         System.out.printf("JDK:       %s%nJVM:       %s (from %s)%n", machine.jdk(), String.join(" ", flags(pod, "hello")), String.join(", ", pod.sources()));
         System.out.printf("Load:      %s -t%d, connections %s, %d s per run after %d s warm-up, loopback only%n", wrk.version(), threads, connections, duration, warmup);
-        if (machine.noisy()) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
+        if (machine.load1AtStart() > 0.5 || machine.cpuBusyPercentAtStart() > 10) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
         System.out.println();
         // Builds first, measurements after: nothing of ours is compiling while wrk runs.
         Path classes = Build.compile(scratch);
-        Images sizes = Build.images(ROOT, images, baseImage, scratch, classes);
+        Images sizes = Build.images(ROOT, images, baseImage, scratch);
+        if (images) sizes = new Images(sizes.baseImage(), sizes.images(), Build.jlink(classes, scratch), sizes.note());
         Path peerBin = peers ? Build.peers() : null;
         var load = new ArrayList<Run>();
         var memory = new LinkedHashMap<String, Memory>();
@@ -107,9 +106,9 @@ class bench implements Callable<Integer> {
     void measureLoad(Path classes, Pod pod, Wrk wrk, Path peerBin, List<Run> load, Map<String, Memory> memory) throws Exception {
         var all = new ArrayList<Svc>();
         try {
-            Svc hello = start(all, "hello", java(pod, "hello", classes, jfr), Map.of());
-            Svc world = start(all, "world", java(pod, "world", classes, jfr), Map.of());
-            Svc joiner = start(all, "joiner", java(pod, "joiner", classes, jfr), Map.of("HELLO_SERVICE", hello.url().toString(), "WORLD_SERVICE", world.url().toString()));
+            Svc hello = start(all, "hello", java(pod, "hello", classes), Map.of());
+            Svc world = start(all, "world", java(pod, "world", classes), Map.of());
+            start(all, "joiner", java(pod, "joiner", classes), Map.of("HELLO_SERVICE", hello.url().toString(), "WORLD_SERVICE", world.url().toString()));
             var ours = List.copyOf(all);
             var actix = new ArrayList<Svc>();
             if (peerBin != null) { // actix-hello serves world too, answering "World"
@@ -121,7 +120,7 @@ class bench implements Callable<Integer> {
             }
             // What each load reaches, the service loaded last: a joiner calls hello and world, so their CPU counts too.
             var subjects = new LinkedHashMap<String, List<Svc>>();
-            for (String t : targets) {
+            for (String t : List.of("hello", "joiner")) {
                 subjects.put(t, t.equals("hello") ? List.of(hello) : ours);
                 if (peerBin != null) subjects.put("actix-" + t, t.equals("hello") ? actix.subList(0, 1) : actix);
             }
@@ -152,7 +151,6 @@ class bench implements Callable<Integer> {
             }
             sampler.shutdownNow();
             ours.forEach(s -> memory.put(s.name(), new Memory(Result.round(idle.get(s.name()), 1), Result.round(peak.getOrDefault(s.name(), Double.NaN), 1), Result.round(s.mib("VmHWM"), 1))));
-            if (jfr) dumpRecordings(ours);
         } finally {
             all.forEach(Svc::close);
         }
@@ -169,7 +167,7 @@ class bench implements Callable<Integer> {
     /** Start-up of hello: compiled, with the image's flags; and through JBang (its cache warmed first), as a user first meets it. */
     Map<String, Startup> measureStartup(Path classes, Pod pod) throws Exception {
         var m = new LinkedHashMap<String, Startup>();
-        m.put("java", startup(java(pod, "hello", classes, false)));
+        m.put("java", startup(java(pod, "hello", classes)));
         Path jbang = Procs.which("jbang");
         if (!quick && jbang != null) {
             Procs.check(List.of(jbang.toString(), "build", "hello.java"), Duration.ofMinutes(5));
@@ -192,22 +190,9 @@ class bench implements Callable<Integer> {
         return startup;
     }
 
-    /** The pod's JVM flags for a service, then any --jvm-option. */
     List<String> flags(Pod pod, String service) { return concat(pod.flags(service), jvmOptions); }
-
-    List<String> java(Pod pod, String service, Path classes, boolean record) {
-        return concat(List.of(JAVA), flags(pod, service), record ? List.of("-XX:StartFlightRecording:name=bench,settings=profile") : List.of(), List.of("-cp", classes.toString(), service));
-    }
-
-    /** Dumped while running: the services' shutdown hooks halt the JVM before JFR's own hook could write. */
-    void dumpRecordings(List<Svc> services) throws Exception {
-        for (var s : services) {
-            step("Writing " + out.resolve(s.name() + ".jfr"));
-            Procs.check(List.of(Path.of(JAVA).resolveSibling("jcmd").toString(), String.valueOf(s.process().pid()), "JFR.dump", "name=bench",
-                    "filename=" + out.resolve(s.name() + ".jfr")), Duration.ofMinutes(1));
-            done("✓");
-        }
-        System.out.println("   Read them with: jfr print --events jdk.ExecutionSample " + out.resolve("joiner.jfr") + ", or open them in JDK Mission Control");
+    List<String> java(Pod pod, String service, Path classes) {
+        return concat(List.of(JAVA), flags(pod, service), List.of("-cp", classes.toString(), service));
     }
 
     /** The last commit that changed the services, "-dirty" when they differ from it; null outside a git checkout. */
@@ -216,9 +201,7 @@ class bench implements Callable<Integer> {
         try {
             String commit = Procs.check(concat(List.of("git", "log", "-1", "--format=%h"), files), Duration.ofSeconds(10)).strip();
             return commit + (Procs.check(concat(List.of("git", "status", "--porcelain"), files), Duration.ofSeconds(10)).isBlank() ? "" : "-dirty");
-        } catch (Exception notGit) {
-            return null;
-        }
+        } catch (Exception notGit) { return null; }
     }
 
     @SafeVarargs
@@ -229,7 +212,6 @@ class bench implements Callable<Integer> {
     static void done(String note) { System.out.println(note); stepOpen = false; }
 
     ParameterException usage(String message) { return new ParameterException(spec.commandLine(), message); }
-
     static void cleanUp() {
         Procs.STARTED.forEach(Procs::stop);
         if (scratch == null) return;
