@@ -73,10 +73,8 @@ final class Build {
             return null;
         }
         bench.step("Building the actix-web peers: cargo build --release in bench/peers (minutes the first time)");
-        var cmd = new ArrayList<String>(Procs.which("nice") != null ? List.of("nice", "-n", "10") : List.of());
-        cmd.addAll(List.of(cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
-                "--target-dir", dir.resolve("target").toString()));
-        Procs.check(cmd, Duration.ofMinutes(30));
+        Procs.check(List.of("nice", "-n", "10", cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
+                "--target-dir", dir.resolve("target").toString()), Duration.ofMinutes(30));
         bench.done("✓");
         return dir.resolve("target/release");
     }

@@ -19,6 +19,7 @@ final class Procs {
         return p;
     }
 
+    /** Runs a command to its end within the bound: its output, or a Failure holding it. */
     static String check(List<String> cmd, Duration bound) throws IOException, InterruptedException {
         Path log = Files.createTempFile("bench", ".log");
         Process p = start(cmd, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
@@ -72,8 +73,8 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
 
     static Svc start(String name, List<String> cmd, Map<String, String> env) throws Exception {
-        var all = new HashMap<>(env);
-        all.putAll(Map.of("HOST", "127.0.0.1", "PORT", "0"));
+        var all = new HashMap<>(Map.of("HOST", "127.0.0.1", "PORT", "0"));
+        all.putAll(env);
         Process p = Procs.start(cmd, all, ProcessBuilder.Redirect.PIPE);
         var url = new CompletableFuture<URI>();
         var tail = new ConcurrentLinkedDeque<String>();

@@ -212,6 +212,7 @@ class bench implements Callable<Integer> {
     static void done(String note) { System.out.println(note); stepOpen = false; }
 
     ParameterException usage(String message) { return new ParameterException(spec.commandLine(), message); }
+
     static void cleanUp() {
         Procs.STARTED.forEach(Procs::stop);
         if (scratch == null) return;
