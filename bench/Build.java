@@ -8,20 +8,15 @@ import java.util.zip.*;
 import org.apache.commons.compress.archivers.tar.*;
 
 /**
- * How a service's JVM runs in its pod, read from where that is decided, so nothing is typed twice: the image's flags
- * ({@code JVM_FLAGS = List.of(...)} in deploy.java or deploy/*.java) and the container's memory limit (manifests/base/NAME.yaml).
- * A JVM sizes itself from the memory it sees: in a pod the limit, here the whole host, so the limit is handed over as
- * -XX:MaxRAM; below 1792 MiB HotSpot also picks Serial GC, which MaxRAM alone does not do.
+ * How a service's JVM runs in its pod, read where that is decided: the image's flags ({@code JVM_FLAGS = List.of(...)} in
+ * deploy.java or deploy/*.java) and the memory limit (manifests/base/NAME.yaml). Here the JVM would size itself from the
+ * whole host, so the limit goes in as -XX:MaxRAM, plus Serial GC below 1792 MiB as HotSpot picks in a pod.
  */
 record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sources) {
     static Pod read(Path root) throws IOException {
         var sources = new ArrayList<String>();
         List<String> flags = List.of();
-        List<Path> files;
-        try (var parts = Files.isDirectory(root.resolve("deploy")) ? Files.list(root.resolve("deploy")) : Stream.<Path>empty()) {
-            files = Stream.concat(Stream.of(root.resolve("deploy.java")), parts.filter(p -> p.toString().endsWith(".java")).sorted()).filter(Files::exists).toList();
-        }
-        for (Path f : files) {
+        for (Path f : Stream.concat(Stream.of(root.resolve("deploy.java")), files(root.resolve("deploy"), ".java").stream()).filter(Files::exists).toList()) {
             Matcher list = Pattern.compile("JVM_FLAGS\\s*=\\s*List\\.of\\(([^)]*)\\)").matcher(Files.readString(f));
             if (!list.find()) continue;
             flags = Pattern.compile("\"([^\"]*)\"").matcher(list.group(1)).results().map(m -> m.group(1)).toList();
@@ -41,6 +36,13 @@ record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sourc
         return new Pod(flags, limits, sources);
     }
 
+    static List<Path> files(Path dir, String suffix) throws IOException {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.toString().endsWith(suffix)).sorted().toList();
+        }
+    }
+
     /** The flags of a service's JVM here: the image's, then what makes this host look like its pod. */
     List<String> flags(String service) {
         var all = new ArrayList<>(imageFlags);
@@ -54,15 +56,12 @@ record Pod(List<String> imageFlags, Map<String, Long> limits, List<String> sourc
 
 /** What the benchmark builds before it measures: the services' classes, the actix-web peers, the images, a jlink'd runtime. */
 final class Build {
-    private Build() {}
-
-    /** The services compiled with javac, into scratch. */
     static Path compile(Path scratch) {
+        bench.step("Compiling hello, world, joiner with javac");
         Path dir = scratch.resolve("classes");
-        var args = new ArrayList<>(List.of("-d", dir.toString(), "--release", "25", "-nowarn"));
-        bench.SERVICES.forEach(s -> args.add(bench.ROOT.resolve(s + ".java").toString()));
-        var err = new java.io.ByteArrayOutputStream();
-        if (javax.tools.ToolProvider.getSystemJavaCompiler().run(null, err, err, args.toArray(String[]::new)) != 0) throw new bench.Failure("javac failed on the services:\n" + err);
+        tool("javac", bench.concat(List.of("-d", dir.toString(), "--release", "25", "-nowarn"),
+                bench.SERVICES.stream().map(s -> bench.ROOT.resolve(s + ".java").toString()).toList()).toArray(String[]::new));
+        bench.done("✓");
         return dir;
     }
 
@@ -74,17 +73,15 @@ final class Build {
             return null;
         }
         bench.step("Building the actix-web peers: cargo build --release in bench/peers (minutes the first time)");
-        var cmd = new ArrayList<String>(Procs.which("nice") != null ? List.of("nice", "-n", "10") : List.of());
-        cmd.addAll(List.of(cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
-                "--target-dir", dir.resolve("target").toString()));
-        Procs.check(cmd, Duration.ofMinutes(30));
+        Procs.check(List.of("nice", "-n", "10", cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
+                "--target-dir", dir.resolve("target").toString()), Duration.ofMinutes(30));
         bench.done("✓");
         return dir.resolve("target/release");
     }
 
     /**
-     * Sizes of build/images/*.tar, or with {@code build} of images that {@code jbang deploy.java images} builds for the
-     * purpose into scratch (the checkout's build/ is left alone); a failed build stops the benchmark before it measures.
+     * Sizes of build/images/*.tar, or with {@code build} of images {@code jbang deploy.java images} builds into scratch
+     * (the checkout's build/ is left alone).
      */
     static Images images(Path root, boolean build, String base, Path scratch) throws Exception {
         Path dir = build ? scratch.resolve("images") : root.resolve("build/images");
@@ -97,10 +94,7 @@ final class Build {
             Procs.check(cmd, Duration.ofMinutes(15));
             bench.done("✓");
         }
-        List<Path> tars;
-        try (var files = Files.isDirectory(dir) ? Files.list(dir) : Stream.<Path>empty()) {
-            tars = files.filter(f -> f.toString().endsWith(".tar")).sorted().toList();
-        }
+        List<Path> tars = Pod.files(dir, ".tar");
         if (tars.isEmpty()) return new Images(null, null, null, "not measured: no build/images/*.tar (build them with `jbang deploy.java images`, or pass --images)");
         var list = new ArrayList<Image>();
         for (Path tar : tars) {
@@ -139,15 +133,14 @@ final class Build {
         Path runtime = scratch.resolve("runtime");
         tool("jlink", "--add-modules", modules, "--strip-debug", "--no-man-pages", "--no-header-files", "--output", runtime.toString()); // no compression of its own: the layer's gzip does it once
         long disk = 0;
-        var counter = new Counter();
-        try (var files = Files.walk(runtime); var gz = new GZIPOutputStream(counter, 1 << 16)) {
+        Path gzipped = scratch.resolve("runtime.gz");
+        try (var files = Files.walk(runtime); var gz = new GZIPOutputStream(Files.newOutputStream(gzipped), 1 << 16)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) disk += Files.copy(f, gz);
         }
-        bench.done("%s: %.1f MiB, %.1f MiB gzipped".formatted(modules, mib(disk), mib(counter.count)));
-        return new Jlink(modules, mib(counter.count), mib(disk));
+        bench.done("%s: %.1f MiB, %.1f MiB gzipped".formatted(modules, mib(disk), mib(Files.size(gzipped))));
+        return new Jlink(modules, mib(Files.size(gzipped)), mib(disk));
     }
 
-    /** A JDK tool run in this JVM: its output, or a Failure holding it. */
     private static String tool(String name, String... args) {
         var out = new StringWriter();
         var print = new PrintWriter(out);
@@ -156,13 +149,5 @@ final class Build {
     }
 
     /** MiB to three decimals, so that a layer of a few KiB of classes does not read as 0. */
-    private static double mib(long bytes) {
-        return Result.round(bytes / 1048576.0, 3);
-    }
-
-    private static final class Counter extends OutputStream {
-        long count;
-        @Override public void write(int b) { count++; }
-        @Override public void write(byte[] b, int off, int len) { count += len; }
-    }
+    private static double mib(long bytes) { return Result.round(bytes / 1048576.0, 3); }
 }

@@ -9,8 +9,6 @@ import java.util.regex.*;
 
 /** The processes the benchmark starts (services, wrk, tools): each bounded in time, all stopped at exit, Ctrl+C too. */
 final class Procs {
-    private Procs() {}
-
     static final List<Process> STARTED = new CopyOnWriteArrayList<>();
 
     static Process start(List<String> cmd, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
@@ -21,7 +19,7 @@ final class Procs {
         return p;
     }
 
-    /** Runs a command to its end within the bound: its output, or a Failure holding that output. */
+    /** Runs a command to its end within the bound: its output, or a Failure holding it. */
     static String check(List<String> cmd, Duration bound) throws IOException, InterruptedException {
         Path log = Files.createTempFile("bench", ".log");
         Process p = start(cmd, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
@@ -38,21 +36,13 @@ final class Procs {
     static void stop(Process p) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
-        try {
-            p.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).join();
         STARTED.remove(p);
     }
 
-    /** The full path of an executable on PATH, or null. */
     static Path which(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
-            if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
-        }
-        return null;
+        return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":")).map(dir -> Path.of(dir.isEmpty() ? "." : dir, tool))
+                .filter(p -> Files.isExecutable(p) && !Files.isDirectory(p)).findFirst().orElse(null);
     }
 
     /** One GET / on a fresh loopback connection: the start of the status line ("HTTP/1.1 200"), or null. */
@@ -62,9 +52,7 @@ final class Procs {
             s.setSoTimeout(5000);
             s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             return new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            return null;
-        }
+        } catch (IOException e) { return null; }
     }
 
     /** Line 1 of /proc/stat: {all ticks, busy ticks}; busy is user, nice, system, steal (interrupts, where loopback is handled, are no process's). */
@@ -76,8 +64,7 @@ final class Procs {
     /** This JVM's CPU ticks with its reaped children's (wrk's, once it ended); fields counted after the command's ')'. */
     static long selfTicks() throws IOException {
         String stat = Files.readString(Path.of("/proc/self/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+        return Arrays.stream(stat.substring(stat.lastIndexOf(')') + 2).split(" ")).skip(11).limit(4).mapToLong(Long::parseLong).sum();
     }
 }
 
@@ -86,8 +73,8 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
 
     static Svc start(String name, List<String> cmd, Map<String, String> env) throws Exception {
-        var all = new HashMap<>(env);
-        all.putAll(Map.of("HOST", "127.0.0.1", "PORT", "0"));
+        var all = new HashMap<>(Map.of("HOST", "127.0.0.1", "PORT", "0"));
+        all.putAll(env);
         Process p = Procs.start(cmd, all, ProcessBuilder.Redirect.PIPE);
         var url = new CompletableFuture<URI>();
         var tail = new ConcurrentLinkedDeque<String>();
@@ -97,9 +84,7 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
                     if (tail.size() > 20) tail.poll();
                     if (LISTENING.matcher(line) instanceof Matcher m && m.find()) url.complete(URI.create(m.group(1)));
                 }
-            } catch (IOException ended) {
-                // the process ended
-            }
+            } catch (IOException ended) { /* the process ended */ }
             url.complete(null);
         });
         URI u = url.get(60, TimeUnit.SECONDS);
@@ -110,18 +95,14 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
         return new Svc(name, p, u);
     }
 
-    /** A memory line of /proc/PID/status (VmRSS, VmHWM) in MiB, or NaN. */
     double mib(String field) {
         try (var lines = Files.lines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
             return lines.filter(l -> l.startsWith(field + ":")).findFirst().map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024.0).orElse(Double.NaN);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
+        } catch (IOException | RuntimeException gone) { return Double.NaN; }
     }
 
     /** CPU time (user + system) so far; the kernel counts it in ticks of 10 ms. */
     long cpuNanos() { return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L); }
-
     @Override public void close() { Procs.stop(process); }
 }
 
@@ -144,17 +125,26 @@ record Wrk(Path exe, Path script, int threads, String version) {
         return new Wrk(exe, Files.writeString(scratch.resolve("report.lua"), REPORT), threads, version.replaceAll(" Copyright.*", ""));
     }
 
-    /** wrk -tT -cN -dDs with its default 2 s timeout; T never above N, as wrk requires. The CPU figures are the caller's. */
-    Run run(String target, URI url, int connections, int seconds, int repeat) throws IOException, InterruptedException {
+    /**
+     * wrk -tT -cN -dDs (T never above N, as wrk requires; its default 2 s timeout), with the CPU each service it reached
+     * spent per request and the share of the machine's CPU that other work (neither those services nor wrk) took meanwhile.
+     */
+    Run run(String target, List<Svc> reached, List<Svc> all, int connections, int seconds, int run) throws IOException, InterruptedException {
         int t = Math.min(threads, connections);
-        String out = Procs.check(List.of(exe.toString(), "-t" + t, "-c" + connections, "-d" + seconds + "s", "-s", script.toString(), url.toString()),
-                Duration.ofSeconds(seconds + 30L));
+        long[] ticks = Procs.cpuTicks();
+        long self = Procs.selfTicks(), services = all.stream().mapToLong(Svc::cpuNanos).sum();
+        var before = reached.stream().map(Svc::cpuNanos).toList();
+        String out = Procs.check(List.of(exe.toString(), "-t" + t, "-c" + connections, "-d" + seconds + "s", "-s", script.toString(),
+                reached.getLast().url().toString()), Duration.ofSeconds(seconds + 30L));
+        long[] now = Procs.cpuTicks();
+        long other = (now[1] - ticks[1]) - (Procs.selfTicks() - self) - (all.stream().mapToLong(Svc::cpuNanos).sum() - services) / 10_000_000;
         String line = out.lines().filter(l -> l.startsWith("BENCH-RESULT ")).findFirst().orElseThrow(() -> new bench.Failure("wrk gave no result:\n" + out));
         long[] v = Arrays.stream(line.substring(13).trim().split(" ")).mapToLong(Long::parseLong).toArray();
-        double secs = v[1] / 1e6;
+        var cpu = new LinkedHashMap<String, Double>();
+        for (int i = 0; i < before.size(); i++) cpu.put(reached.get(i).name(), Result.round((reached.get(i).cpuNanos() - before.get(i)) / 1e3 / Math.max(1, v[0]), 1));
         long errors = v[2] + v[3] + v[4] + v[5] + v[6];
-        String detail = errors == 0 ? null : "connect %d, read %d, write %d, non-2xx %d, timeout %d".formatted(v[2], v[3], v[4], v[5], v[6]);
-        return new Run(target, connections, repeat, t, v[0], Result.round(secs, 2), Math.round(v[0] / secs),
-                v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors, detail, Double.NaN, Map.of(), Double.NaN);
+        return new Run(target, connections, run, t, v[0], Result.round(v[1] / 1e6, 2), Math.round(v[0] / (v[1] / 1e6)), v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors,
+                errors == 0 ? null : "connect %d, read %d, write %d, non-2xx %d, timeout %d".formatted(v[2], v[3], v[4], v[5], v[6]),
+                Result.round(cpu.values().stream().mapToDouble(Double::doubleValue).sum(), 1), cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1));
     }
 }

@@ -3,8 +3,6 @@ import java.util.List;
 
 /** The table on stdout, and {@code --compare A B}. */
 final class Report {
-    private Report() {}
-
     static void print(Result r) {
         var s = r.settings();
         System.out.printf("%nThroughput and latency (%s -t%s, %s s per run, loopback; services at commit %s)%n",
@@ -24,14 +22,11 @@ final class Report {
                 .forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n", l.target(), l.connections(), l.cpuUsPerRequestByService()));
         r.load().stream().filter(l -> l.errors() > 0).forEach(l -> System.out.printf("  errors of %s at %d, run %d: %s%n", l.target(), l.connections(), l.run(), l.errorDetail()));
         printRatios(r);
-
         System.out.println("\nStart-up: process start to first 200 on GET / (median of " + s.startupRuns() + ")");
         r.startup().forEach((k, v) -> System.out.printf("  %-6s %6d ms   %s   runs %s%n", k, v.medianMs(), v.command(), v.runsMs()));
-
         System.out.println("\nMemory (MiB, from /proc/PID/status)");
         System.out.printf("  %-7s %10s %16s %8s%n", "service", "idle RSS", "RSS under load", "VmHWM");
         r.memory().forEach((k, v) -> System.out.printf("  %-7s %10.1f %16.1f %8.1f%n", k, v.idleMib(), v.loadMib(), v.hwmMib()));
-
         System.out.println("\nImages");
         var images = r.images();
         if (images.images() != null) {
@@ -46,7 +41,6 @@ final class Report {
         if (images.jlinkRuntime() instanceof Jlink j) {
             System.out.printf("  A Java runtime linked from only %s (jlink): %.1f MiB compressed, %.1f MiB unpacked%n", j.modules(), j.compressedMib(), j.uncompressedMib());
         }
-
         System.out.println("\nTargets (issues 6 and 12)");
         r.targets().forEach(t -> System.out.printf("  %s %-40s %-16s %s%n", t.met() ? "✓" : "✗", t.what(), t.target(), t.measured()));
         // The load average lags a minute behind; what other work took while wrk ran is the measure that counts.
@@ -81,8 +75,7 @@ final class Report {
         Result x = Result.read(a), y = Result.read(b);
         System.out.printf("A: %s  %s, load %.2f, CPU busy %.0f%%%n", a, x.timestamp(), x.machine().load1AtStart(), x.machine().cpuBusyPercentAtStart());
         System.out.printf("B: %s  %s, load %.2f, CPU busy %.0f%%%n", b, y.timestamp(), y.machine().load1AtStart(), y.machine().cpuBusyPercentAtStart());
-        var sx = x.settings();
-        var sy = y.settings();
+        Settings sx = x.settings(), sy = y.settings();
         if (!sx.toolVersion().equals(sy.toolVersion())) System.out.printf("settings differ: load tool %s vs %s%n", sx.toolVersion(), sy.toolVersion());
         if (sx.durationS() != sy.durationS()) System.out.printf("settings differ: duration %d s vs %d s%n", sx.durationS(), sy.durationS());
         if (!sx.jvmFlags().equals(sy.jvmFlags())) System.out.printf("settings differ: JVM flags %s vs %s%n", sx.jvmFlags(), sy.jvmFlags());

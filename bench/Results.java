@@ -5,10 +5,7 @@ import java.io.IOException;
 import java.nio.file.*;
 import java.util.*;
 
-/**
- * One benchmark run, as bench/results/*.json holds it. Jackson writes and reads these records; their
- * names become the files' snake_case (p99Ms is "p99_ms"), and fields of older files since dropped are skipped.
- */
+/** One benchmark run as bench/results/*.json holds it: Jackson, snake_case names, fields of older files since dropped skipped. */
 record Result(String timestamp, Machine machine, Settings settings, List<Run> load, Map<String, Startup> startup,
               Map<String, Memory> memory, Images images, List<Target> targets) {
     static final ObjectMapper JSON = JsonMapper.builder()
@@ -21,13 +18,7 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
     static Result read(Path file) {
         try {
             return JSON.readValue(file.toFile(), Result.class);
-        } catch (IOException e) {
-            throw new bench.Failure(file + " is not a results file: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-    }
-
-    void write(Path... files) throws IOException {
-        for (Path f : files) JSON.writeValue(f.toFile(), this);
+        } catch (IOException e) { throw new bench.Failure(file + " is not a results file: " + e.getMessage().lines().findFirst().orElse("")); }
     }
 
     /** The run that stands for a level: of its repeats, the median by req/s; null when not measured. */
@@ -66,14 +57,9 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
 
 /** load1 is the 1-minute load average; cpu_busy_percent the share of the CPU other work used in the second before. */
 record Machine(int cores, String cpu, String jdk, double load1AtStart, double cpuBusyPercentAtStart, Double load1AtEnd) {
-    /** Numbers measured with other work on the CPU are noise; a warning says so. */
-    boolean noisy() { return load1AtStart > 0.5 || cpuBusyPercentAtStart > 10; }
-
     static Machine now() throws Exception {
-        String cpu;
-        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-            cpu = lines.filter(l -> l.startsWith("model name")).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
-        }
+        String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name")).findFirst()
+                .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
         long[] a = Procs.cpuTicks();
         Thread.sleep(1000);
         long[] b = Procs.cpuTicks();
@@ -86,33 +72,16 @@ record Machine(int cores, String cpu, String jdk, double load1AtStart, double cp
 
 record Settings(String tool, String toolVersion, String threads, List<Integer> connections, int durationS, int warmupS,
                 int startupRuns, int repeat, List<String> jvmFlags, List<String> jvmFlagsFrom, String address, String servicesCommit) {}
-
-/**
- * One wrk run at one level; latencies in ms. cpu_us_per_request_by_service is the CPU time each service it reached
- * spent per request: unlike req/s, other work on the machine hardly moves it. other_cpu_percent is the share of the
- * machine's CPU that neither those services nor wrk used meanwhile: above a few percent, the row is noise.
- */
+/** One wrk run at one level, latencies in ms, with the CPU µs per request of each service it reached and other work's CPU share. */
 record Run(String target, int connections, int run, int threads, long requests, double seconds, double rps,
            double p50Ms, double p99Ms, double maxMs, long errors, String errorDetail,
-           double serverCpuUsPerRequest, Map<String, Double> cpuUsPerRequestByService, double otherCpuPercent) {
-    /** The same run with what was measured around it: CPU µs per request by service, and other work's share. */
-    Run with(Map<String, Double> cpu, double other) {
-        double sum = Result.round(cpu.values().stream().mapToDouble(Double::doubleValue).sum(), 1);
-        return new Run(target, connections, run, threads, requests, seconds, rps, p50Ms, p99Ms, maxMs, errors, errorDetail, sum, cpu, other);
-    }
-}
-
+           double serverCpuUsPerRequest, Map<String, Double> cpuUsPerRequestByService, double otherCpuPercent) {}
 record Startup(String command, long medianMs, List<Long> runsMs) {}
-
 /** RSS in MiB from /proc/PID/status: idle after start, the highest sampled under load, and VmHWM, the kernel's peak. */
 record Memory(double idleMib, Double loadMib, Double hwmMib) {}
-
 record Target(String what, String target, String measured, boolean met) {}
-
 /** Image sizes: compressed is what a registry stores and a node pulls, unpacked what the node extracts. */
 record Images(String baseImage, List<Image> images, Jlink jlinkRuntime, String note) {}
-
 record Image(String name, String built, int layers, double compressedMib, double uncompressedMib, List<List<Double>> layersCompressedUncompressedMib, String warning) {}
-
 /** A runtime of only the modules the services use, linked by jlink, gzipped as a layer would be. */
 record Jlink(String modules, double compressedMib, double uncompressedMib) {}

@@ -25,20 +25,18 @@ class bench implements Callable<Integer> {
     static final Path ROOT = findRoot();
     static final String JAVA = ProcessHandle.current().info().command().orElse("java");
     static volatile Path scratch;
+    int startupRuns = 5; // start-up measurements, of which the median is reported
 
     @Spec CommandSpec spec;
     @Option(names = "--duration", paramLabel = "S", description = "Seconds of load per run (default: ${DEFAULT-VALUE}).") int duration = 10;
     @Option(names = "--warmup", paramLabel = "S", description = "Seconds of warm-up per service, at 50 connections (default: ${DEFAULT-VALUE}).") int warmup = 5;
     @Option(names = "--connections", paramLabel = "N", split = ",", description = "Concurrency levels (default: 1,50,256).") List<Integer> connections = List.of(1, 50, 256);
-    @Option(names = "--targets", paramLabel = "NAME", split = ",", description = "Services to load: hello, joiner or both (default: hello,joiner).") List<String> targets = List.of("hello", "joiner");
     @Option(names = "--threads", paramLabel = "N", description = "wrk threads (default: ${DEFAULT-VALUE}).") int threads = 2;
     @Option(names = "--repeat", paramLabel = "N", description = "Runs per level, services taking turns; the median by req/s stands for the level (default: ${DEFAULT-VALUE}).") int repeat = 1;
-    @Option(names = "--startup-runs", paramLabel = "N", description = "Start-up measurements; the median is reported (default: ${DEFAULT-VALUE}).") int startupRuns = 5;
     @Option(names = "--peers", description = "Also load actix-web 4 services that do the same (bench/peers, built with cargo), taking turns with ours run by run; prints ours/actix ratios.") boolean peers;
     @Option(names = "--images", description = "Build the images first (jbang deploy.java images, into a scratch folder); also link a minimal runtime with jlink.") boolean images;
     @Option(names = "--base-image", paramLabel = "REF", description = "With --images: the base image, as deploy.java takes it (docker://NAME, tar://PATH).") String baseImage;
     @Option(names = "--jvm-option", paramLabel = "OPT", description = "One more JVM option for the services, to try one (repeatable).") List<String> jvmOptions = new ArrayList<>();
-    @Option(names = "--jfr", description = "Record each service with JDK Flight Recorder into --out (NAME.jfr).") boolean jfr;
     @Option(names = "--quick", description = "A smoke run: 1 s of load at 50 connections, one start-up run, no jbang start-up.") boolean quick;
     @Option(names = "--out", paramLabel = "DIR", description = "Where the JSON goes (default: bench/results).") Path out;
     @Option(names = "--compare", arity = "2", paramLabel = "FILE", description = "Compare two results files, A then B, and exit.") List<Path> compare;
@@ -59,11 +57,10 @@ class bench implements Callable<Integer> {
             Report.compare(compare.get(0), compare.get(1));
             return 0;
         }
-        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--startup-runs", startupRuns).forEach((option, n) -> {
+        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat).forEach((option, n) -> {
             if (n < 1) throw usage(option + " takes a positive whole number, not " + n);
         });
         if (connections.stream().anyMatch(c -> c < 1)) throw usage("--connections takes positive numbers, not " + connections);
-        if (!List.of("hello", "joiner").containsAll(targets)) throw usage("--targets takes hello, joiner or hello,joiner, not " + String.join(",", targets));
         if (baseImage != null && !images) throw usage("--base-image goes with --images (it is the base of the images built)");
         if (quick) {
             duration = warmup = startupRuns = 1;
@@ -77,18 +74,14 @@ class bench implements Callable<Integer> {
         Wrk wrk = Wrk.find(scratch, threads);
         Pod pod = Pod.read(ROOT);
         Files.createDirectories(out);
-
         Machine machine = Machine.now();
         System.out.printf("Machine:   %d cores, %s, load average %.2f, CPU %.0f%% busy before the run%n", machine.cores(), machine.cpu(), machine.load1AtStart(), machine.cpuBusyPercentAtStart());
         System.out.printf("JDK:       %s%nJVM:       %s (from %s)%n", machine.jdk(), String.join(" ", flags(pod, "hello")), String.join(", ", pod.sources()));
         System.out.printf("Load:      %s -t%d, connections %s, %d s per run after %d s warm-up, loopback only%n", wrk.version(), threads, connections, duration, warmup);
-        if (machine.noisy()) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
+        if (machine.load1AtStart() > 0.5 || machine.cpuBusyPercentAtStart() > 10) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
         System.out.println();
-
-        step("Compiling hello, world, joiner with javac");
-        Path classes = Build.compile(scratch);
-        done("✓");
         // Builds first, measurements after: nothing of ours is compiling while wrk runs.
+        Path classes = Build.compile(scratch);
         Images sizes = Build.images(ROOT, images, baseImage, scratch);
         if (images) sizes = new Images(sizes.baseImage(), sizes.images(), Build.jlink(classes, scratch), sizes.note());
         Path peerBin = peers ? Build.peers() : null;
@@ -96,7 +89,6 @@ class bench implements Callable<Integer> {
         var memory = new LinkedHashMap<String, Memory>();
         measureLoad(classes, pod, wrk, peerBin, load, memory);
         var startup = measureStartup(classes, pod);
-
         var settings = new Settings("wrk", wrk.version(), String.valueOf(threads), connections, duration, warmup, startupRuns, repeat,
                 flags(pod, "hello"), pod.sources(), "127.0.0.1", servicesCommit());
         machine = new Machine(machine.cores(), machine.cpu(), machine.jdk(), machine.load1AtStart(), machine.cpuBusyPercentAtStart(), Machine.load1());
@@ -104,7 +96,7 @@ class bench implements Callable<Integer> {
                 memory, sizes, Result.targets(load, startup, memory, pod.limits(), sizes));
         Report.print(result);
         Path file = out.resolve(result.timestamp().replace(":", "-") + ".json");
-        result.write(file, out.resolve("latest.json"));
+        for (Path f : List.of(file, out.resolve("latest.json"))) Result.JSON.writeValue(f.toFile(), result);
         System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + " and latest.json beside it."
                 + " Compare two runs: jbang bench/bench.java --compare A.json B.json");
         return 0;
@@ -114,9 +106,9 @@ class bench implements Callable<Integer> {
     void measureLoad(Path classes, Pod pod, Wrk wrk, Path peerBin, List<Run> load, Map<String, Memory> memory) throws Exception {
         var all = new ArrayList<Svc>();
         try {
-            Svc hello = start(all, "hello", java(pod, "hello", classes, jfr), Map.of());
-            Svc world = start(all, "world", java(pod, "world", classes, jfr), Map.of());
-            Svc joiner = start(all, "joiner", java(pod, "joiner", classes, jfr), Map.of("HELLO_SERVICE", hello.url().toString(), "WORLD_SERVICE", world.url().toString()));
+            Svc hello = start(all, "hello", java(pod, "hello", classes), Map.of());
+            Svc world = start(all, "world", java(pod, "world", classes), Map.of());
+            start(all, "joiner", java(pod, "joiner", classes), Map.of("HELLO_SERVICE", hello.url().toString(), "WORLD_SERVICE", world.url().toString()));
             var ours = List.copyOf(all);
             var actix = new ArrayList<Svc>();
             if (peerBin != null) { // actix-hello serves world too, answering "World"
@@ -128,7 +120,7 @@ class bench implements Callable<Integer> {
             }
             // What each load reaches, the service loaded last: a joiner calls hello and world, so their CPU counts too.
             var subjects = new LinkedHashMap<String, List<Svc>>();
-            for (String t : targets) {
+            for (String t : List.of("hello", "joiner")) {
                 subjects.put(t, t.equals("hello") ? List.of(hello) : ours);
                 if (peerBin != null) subjects.put("actix-" + t, t.equals("hello") ? actix.subList(0, 1) : actix);
             }
@@ -144,14 +136,14 @@ class bench implements Callable<Integer> {
                     String status = Procs.get(s.getValue().getLast().url().getPort());
                     if (!"HTTP/1.1 200".equals(status)) throw new Failure(s.getKey() + " answered " + status + " to GET /: it must work before it is measured");
                 }
-                wrk.run(s.getKey(), s.getValue().getLast().url(), 50, warmup, 0);
+                wrk.run(s.getKey(), s.getValue(), all, 50, warmup, 0);
                 done("✓");
             }
             for (int run = 1; run <= repeat; run++) {
                 for (int c : connections) {
                     for (var s : subjects.entrySet()) {
                         step("Load on %s: %d connection%s, %d s%s".formatted(s.getKey(), c, c == 1 ? "" : "s", duration, repeat > 1 ? " (run " + run + " of " + repeat + ")" : ""));
-                        Run r = once(wrk, s.getKey(), s.getValue(), c, run, all);
+                        Run r = wrk.run(s.getKey(), s.getValue(), all, c, duration, run);
                         load.add(r);
                         done("%,.0f req/s, p99 %.2f ms, %.0f CPU µs/req%s".formatted(r.rps(), r.p99Ms(), r.serverCpuUsPerRequest(), r.errors() > 0 ? ", " + r.errors() + " errors" : ""));
                     }
@@ -159,7 +151,6 @@ class bench implements Callable<Integer> {
             }
             sampler.shutdownNow();
             ours.forEach(s -> memory.put(s.name(), new Memory(Result.round(idle.get(s.name()), 1), Result.round(peak.getOrDefault(s.name(), Double.NaN), 1), Result.round(s.mib("VmHWM"), 1))));
-            if (jfr) dumpRecordings(ours);
         } finally {
             all.forEach(Svc::close);
         }
@@ -173,23 +164,10 @@ class bench implements Callable<Integer> {
         return s;
     }
 
-    /** One wrk run, with the CPU each service it reached spent per request, and the share of the CPU other work took meanwhile. */
-    Run once(Wrk wrk, String name, List<Svc> reached, int connections, int run, List<Svc> all) throws Exception {
-        long[] ticks = Procs.cpuTicks();
-        long self = Procs.selfTicks(), services = all.stream().mapToLong(Svc::cpuNanos).sum();
-        var before = reached.stream().map(Svc::cpuNanos).toList();
-        Run r = wrk.run(name, reached.getLast().url(), connections, duration, run);
-        var cpu = new LinkedHashMap<String, Double>();
-        for (int i = 0; i < before.size(); i++) cpu.put(reached.get(i).name(), Result.round((reached.get(i).cpuNanos() - before.get(i)) / 1e3 / Math.max(1, r.requests()), 1));
-        long[] now = Procs.cpuTicks();
-        long other = (now[1] - ticks[1]) - (Procs.selfTicks() - self) - (all.stream().mapToLong(Svc::cpuNanos).sum() - services) / 10_000_000;
-        return r.with(cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1));
-    }
-
     /** Start-up of hello: compiled, with the image's flags; and through JBang (its cache warmed first), as a user first meets it. */
     Map<String, Startup> measureStartup(Path classes, Pod pod) throws Exception {
         var m = new LinkedHashMap<String, Startup>();
-        m.put("java", startup(java(pod, "hello", classes, false)));
+        m.put("java", startup(java(pod, "hello", classes)));
         Path jbang = Procs.which("jbang");
         if (!quick && jbang != null) {
             Procs.check(List.of(jbang.toString(), "build", "hello.java"), Duration.ofMinutes(5));
@@ -205,81 +183,46 @@ class bench implements Callable<Integer> {
         var times = new ArrayList<Long>();
         for (int i = 0; i < startupRuns; i++) {
             long t0 = System.nanoTime();
-            try (var s = Svc.start("hello", cmd, Map.of())) {
-                times.add(Math.round((System.nanoTime() - t0) / 1e6));
-            }
+            try (var s = Svc.start("hello", cmd, Map.of())) { times.add(Math.round((System.nanoTime() - t0) / 1e6)); }
         }
         var startup = new Startup(shown, times.stream().sorted().toList().get(times.size() / 2), times);
         done(startup.medianMs() + " ms median");
         return startup;
     }
 
-    /** The pod's JVM flags for a service, then any --jvm-option. */
-    List<String> flags(Pod pod, String service) {
-        return concat(pod.flags(service), jvmOptions);
-    }
-
-    List<String> java(Pod pod, String service, Path classes, boolean record) {
-        return concat(List.of(JAVA), flags(pod, service), record ? List.of("-XX:StartFlightRecording:name=bench,settings=profile") : List.of(), List.of("-cp", classes.toString(), service));
-    }
-
-    /** Dumped while running: the services' shutdown hooks halt the JVM before JFR's own hook could write. */
-    void dumpRecordings(List<Svc> services) throws Exception {
-        for (var s : services) {
-            step("Writing " + out.resolve(s.name() + ".jfr"));
-            Procs.check(List.of(Path.of(JAVA).resolveSibling("jcmd").toString(), String.valueOf(s.process().pid()), "JFR.dump", "name=bench",
-                    "filename=" + out.resolve(s.name() + ".jfr")), Duration.ofMinutes(1));
-            done("✓");
-        }
-        System.out.println("   Read them with: jfr print --events jdk.ExecutionSample " + out.resolve("joiner.jfr") + ", or open them in JDK Mission Control");
+    List<String> flags(Pod pod, String service) { return concat(pod.flags(service), jvmOptions); }
+    List<String> java(Pod pod, String service, Path classes) {
+        return concat(List.of(JAVA), flags(pod, service), List.of("-cp", classes.toString(), service));
     }
 
     /** The last commit that changed the services, "-dirty" when they differ from it; null outside a git checkout. */
     static String servicesCommit() {
-        var files = List.of("--", "hello.java", "world.java", "joiner.java");
+        var files = concat(List.of("--"), SERVICES.stream().map(s -> s + ".java").toList());
         try {
             String commit = Procs.check(concat(List.of("git", "log", "-1", "--format=%h"), files), Duration.ofSeconds(10)).strip();
             return commit + (Procs.check(concat(List.of("git", "status", "--porcelain"), files), Duration.ofSeconds(10)).isBlank() ? "" : "-dirty");
-        } catch (Exception notGit) {
-            return null;
-        }
+        } catch (Exception notGit) { return null; }
     }
 
     @SafeVarargs
-    static List<String> concat(List<String>... parts) {
-        return Arrays.stream(parts).flatMap(List::stream).toList();
-    }
+    static List<String> concat(List<String>... parts) { return Arrays.stream(parts).flatMap(List::stream).toList(); }
 
     static volatile boolean stepOpen; // a step's line waits for its end: ✓, a note, or ✗ before an ERROR
+    static void step(String what) { System.out.print(" • " + what + " ... "); stepOpen = true; }
+    static void done(String note) { System.out.println(note); stepOpen = false; }
 
-    static void step(String what) {
-        System.out.print(" • " + what + " ... ");
-        stepOpen = true;
-    }
-
-    static void done(String note) {
-        System.out.println(note);
-        stepOpen = false;
-    }
-
-    ParameterException usage(String message) {
-        return new ParameterException(spec.commandLine(), message);
-    }
+    ParameterException usage(String message) { return new ParameterException(spec.commandLine(), message); }
 
     static void cleanUp() {
         Procs.STARTED.forEach(Procs::stop);
         if (scratch == null) return;
         try (var files = Files.walk(scratch)) {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (java.io.IOException ignored) {
-            // a temporary folder left behind is not worth an error at exit
-        }
+        } catch (java.io.IOException ignored) { /* a temporary folder left behind is not worth an error at exit */ }
     }
 
     static Path findRoot() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.exists(p.resolve("bench/bench.java"))) return p;
-        }
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) if (Files.exists(p.resolve("bench/bench.java"))) return p;
         System.exit(fail(2, "run the benchmark from inside the repository (no bench/bench.java above " + Path.of("").toAbsolutePath() + ")"));
         return null;
     }
@@ -291,7 +234,5 @@ class bench implements Callable<Integer> {
     }
 
     /** Something the benchmark cannot go on without: one ERROR line, exit 1. */
-    static final class Failure extends RuntimeException {
-        Failure(String message) { super(message); }
-    }
+    static final class Failure extends RuntimeException { Failure(String message) { super(message); } }
 }
