@@ -65,16 +65,6 @@ import picocli.CommandLine.Spec;
 class deploy implements Callable<Integer> {
     static final int OK = 0, FAILED = 1, USAGE = 2;
 
-    /**
-     * JVM flags for the containers, stated here once (the image's entrypoint carries them).
-     * Serial GC: a small heap on a CPU or less gains nothing from a concurrent collector's threads.
-     * MaxRAMPercentage=50: the heap follows the container's memory limit; half of it, because the JVM grows its heap
-     * to the maximum before a full collection, and thread stacks, metaspace and code cache need the rest (at 75% a
-     * joiner under load reached ~280 MB, past the manifests' 256Mi limit, and would be OOM-killed).
-     * ExitOnOutOfMemoryError: a JVM out of memory should end and be restarted, not limp on.
-     */
-    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError");
-
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
             description = "Show each command as it runs, and stack traces of failures.")
     void verbose(boolean on) {
