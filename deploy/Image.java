@@ -56,6 +56,13 @@ record Image(String name, int port, String tag, Path tar) {
         return tags;
     }
 
+    /** The tags the services' images would have on {@code base}, none built: a tag is a hash of the inputs (render). */
+    static Map<String, String> tags(Checkout checkout, String base) {
+        var tags = new LinkedHashMap<String, String>();
+        for (String name : checkout.services()) tags.put(name, tag(checkout.root(), name, base));
+        return tags;
+    }
+
     /**
      * ENVIRONMENT and VERSION=tag, so the service names the code it runs (X-Version). VERSION stays out of the hash:
      * the tag is made from the inputs, and then names them.
