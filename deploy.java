@@ -12,18 +12,13 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -47,6 +42,7 @@ import picocli.CommandLine.Spec;
  *   Context          --context: any cluster of the kubeconfig (no kind step), and down/status there
  *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts and old pods, say why one did not
  *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
+ *   Rollout          what every cluster gets: the profile applied, rollouts awaited, the URL proven;  Served: what up leaves
  *   Http             the proof: what the URL answers, and which versions answered (X-Version)
  *   StatusReport     status: versions deployed beside versions answering
  *   Watch            saves of sources and manifests/ (debounced; content tells), and what a change asks for
@@ -64,16 +60,6 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:done", "1:a step failed (one ERROR line says which and why)", "2:a usage error"})
 class deploy implements Callable<Integer> {
     static final int OK = 0, FAILED = 1, USAGE = 2;
-
-    /**
-     * JVM flags for the containers, stated here once (the image's entrypoint carries them).
-     * Serial GC: a small heap on a CPU or less gains nothing from a concurrent collector's threads.
-     * MaxRAMPercentage=50: the heap follows the container's memory limit; half of it, because the JVM grows its heap
-     * to the maximum before a full collection, and thread stacks, metaspace and code cache need the rest (at 75% a
-     * joiner under load reached ~280 MB, past the manifests' 256Mi limit, and would be OOM-killed).
-     * ExitOnOutOfMemoryError: a JVM out of memory should end and be restarted, not limp on.
-     */
-    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError");
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
             description = "Show each command as it runs, and stack traces of failures.")
@@ -132,25 +118,14 @@ class deploy implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            Served served = deploy();
+            Rollout.Served served = deploy();
             if (served == null) return OK; // --context: Context.up said where
-            System.out.printf("""
-
-                    %s is served at %s
-
-                    Next:
-                      curl %s
-                      jbang deploy.java status%s
-                      kubectl --context %s get pods -A
-                      jbang deploy.java down%s
-                    """, served.answer().body(), served.url(), served.url(), served.kind().flag(), served.kind().context(), served.kind().flag());
+            served.printNext();
             return OK;
         }
 
-        /** What up leaves behind: the cluster, the URL, the version (tag) deployed of each service, and the answer. */
-        record Served(Checkout checkout, Kind kind, URI url, Map<String, String> deployed, Http.Answer answer) {}
-
-        Served deploy() throws Exception {
+        /** The options checked, then up's steps on the kind cluster (or, with --context, Context.up's there). */
+        Rollout.Served deploy() throws Exception {
             if (spec != null && (port < 1 || port > 65535)) throw new ParameterException(spec.commandLine(), "--port must be 1-65535, not " + port);
             Registry to = spec == null ? null : registry.registry(spec);
             Context context = spec == null ? null : remote.context(spec, to, "--cluster", "--port", "--node-image");
@@ -187,40 +162,8 @@ class deploy implements Callable<Integer> {
             Kubectl kubectl = kind.kubectl();
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
                     () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
-            Map<String, String> deployed = images != null ? Image.tags(images) : Push.tags(pushes);
-            Proven proven = applyAndProve(checkout, kubectl, images, pushes, () -> Http.ingress(port));
-            return new Served(checkout, kind, proven.url(), deployed, proven.answer());
-        }
-
-        /** What the URL answered, once it answered from the versions deployed. */
-        record Proven(URI url, Http.Answer answer) {}
-
-        /** What every cluster gets: the profile applied, its rollouts and old pods awaited, then the URL asked for the new versions. */
-        Proven applyAndProve(Checkout checkout, Kubectl kubectl, List<Image> images, List<Push> pushes, Callable<URI> where) throws Exception {
-            Path root = checkout.root();
-            String bound = Failure.format(timeout);
-            List<Workload> workloads = Step.run("Applying the " + profile.name() + " profile (build/kustomize/" + profile.name() + ")",
-                    () -> applyProfile(root, kubectl, images, pushes, true));
-            Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
-                    () -> kubectl.rollout(workloads, timeout));
-            Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
-                    () -> Step.note(kubectl.awaitOldPodsGone(workloads, timeout)));
-            URI url = where.call();
-            Map<String, String> deployed = images != null ? Image.tags(images) : Push.tags(pushes);
-            Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine
-            Http.Answer answer = Step.run("Asking " + url + " for the versions just deployed (" + Http.IN_A_ROW + " answers in a row, retrying ≤ "
-                    + Failure.format(smoke) + ")", () -> Http.expectVersions(url, deployed, checkout.services().getLast(), smoke));
-            return new Proven(url, answer);
-        }
-
-        /** The profile with the images' tags (or digests); what was applied is kept beside it (like the original, up shows what it deployed). */
-        Step.Done<List<Workload>> applyProfile(Path root, Kubectl kubectl, List<Image> images, List<Push> pushes, boolean validate) throws IOException {
-            Path kustomization = pushes != null ? Kustomization.writePulled(root, profile.name(), Push.references(pushes))
-                    : Kustomization.write(root, profile.name(), Image.tags(images));
-            String applied = kubectl.apply(kustomization, validate);
-            Path record = kustomization.resolve("applied.yaml");
-            Files.writeString(record, applied);
-            return new Step.Done<>(Workload.in(applied), Workload.summary(applied) + " (as applied: " + root.relativize(record) + ")");
+            Rollout.Proven proven = Rollout.applyAndProve(profile.name(), timeout, checkout, kubectl, images, pushes, () -> Http.ingress(port));
+            return new Rollout.Served(checkout, kind, proven.url(), proven.deployed(), proven.answer());
         }
     }
 
@@ -272,28 +215,8 @@ class deploy implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            List<String> services = Checkout.find().services();
-            Context context = remote.context(spec, null, "--cluster");
-            Kubectl kubectl;
-            Callable<URI> where;
-            String name;
-            if (context == null) {
-                Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
-                Kind kind = new Kind(cluster.name, tools.engine());
-                if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
-                System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
-                kubectl = kind.kubectl();
-                where = () -> Http.ingress(kind.hostPort());
-                name = kind.name();
-            } else {
-                Tools.check(Need.KUBECTL);
-                System.out.println("context      " + context.name() + " (" + context.check().note() + ")");
-                kubectl = context.kubectl();
-                where = () -> context.url(Duration.ZERO);
-                name = context.name();
-            }
-            var problems = StatusReport.print(services, kubectl.deployments(), where.call());
-            if (!problems.isEmpty()) throw new Failure(name + " is not healthy: " + String.join("; ", problems));
+            List<String> services = Checkout.find().services(); // first: outside a checkout, that is the error
+            StatusReport.check(services, cluster.name, remote.context(spec, null, "--cluster"));
             return OK;
         }
     }
@@ -338,9 +261,7 @@ class deploy implements Callable<Integer> {
         public Integer call() throws Exception {
             Checkout checkout = Checkout.find();
             Tools.check(checkout.lacks(profile.name()), Need.KUBECTL);
-            var tags = new LinkedHashMap<String, String>();
-            for (String name : checkout.services()) tags.put(name, Image.tag(checkout.root(), name, base.ref));
-            System.out.print(Kubectl.kustomize(Kustomization.write(checkout.root(), profile.name(), tags)));
+            System.out.print(Kubectl.kustomize(Kustomization.write(checkout.root(), profile.name(), Image.tags(checkout, base.ref))));
             return OK;
         }
     }

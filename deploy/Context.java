@@ -63,7 +63,7 @@ record Context(String name, URI url) {
         return new Kubectl(name);
     }
 
-    /** up --context: the tools and the context checked, the images pushed, then what every cluster gets (up.applyAndProve). */
+    /** up --context: the tools and the context checked, the images pushed, then what every cluster gets (Rollout.applyAndProve). */
     int up(deploy.Up up, Checkout checkout, Registry registry) throws Exception {
         Path root = checkout.root();
         // Docker or Podman only to read a docker:// base; a push needs no engine.
@@ -75,7 +75,7 @@ record Context(String name, URI url) {
             Step.run("Installing the ingress controller unless the cluster serves the traefik class (waiting ≤ " + Failure.format(up.timeout) + ")",
                     () -> ingressController(root, up.timeout));
         }
-        deploy.Up.Proven proven = up.applyAndProve(checkout, kubectl(), null, pushes, () -> url != null ? url
+        Rollout.Proven proven = Rollout.applyAndProve(up.profile.name(), up.timeout, checkout, kubectl(), null, pushes, () -> url != null ? url
                 : Step.run("Waiting ≤ " + Failure.format(PUBLISHED) + " for the Ingress's address", () -> {
                     URI published = url(PUBLISHED);
                     return new Step.Done<>(published, published + " (its status.loadBalancer)");

@@ -21,7 +21,7 @@ final class DevLoop {
     static final Duration CYCLE = Duration.ofSeconds(90);
 
     final deploy.Up up;
-    final deploy.Up.Served served;
+    final Rollout.Served served;
     final Checkout checkout;
     final Path root;
     final Kubectl kubectl;
@@ -31,7 +31,7 @@ final class DevLoop {
     /** Manifests changed since the profile was last applied with kubectl's validation: the next apply validates. */
     boolean unvalidated;
 
-    DevLoop(deploy.Up up, deploy.Up.Served served) {
+    DevLoop(deploy.Up up, Rollout.Served served) {
         this.up = up;
         this.served = served;
         this.checkout = served.checkout();
@@ -99,7 +99,7 @@ final class DevLoop {
             if (plan.apply()) {
                 // A change of sources alone changes image tags alone: what else is applied was validated when it was.
                 unvalidated |= plan.manifests();
-                List<Workload> workloads = timed(took, "apply", () -> up.applyProfile(root, kubectl, images, null, unvalidated).value());
+                List<Workload> workloads = timed(took, "apply", () -> Rollout.applyProfile(up.profile.name(), root, kubectl, images, null, unvalidated).value());
                 unvalidated = false;
                 applied = Image.tags(images);
                 // A new tag alone rolls its service's Deployment alone (named after it): the others need no kubectl to wait.

@@ -56,6 +56,13 @@ record Image(String name, int port, String tag, Path tar) {
         return tags;
     }
 
+    /** The tags the services' images would have on {@code base}, none built: a tag is a hash of the inputs (render). */
+    static Map<String, String> tags(Checkout checkout, String base) {
+        var tags = new LinkedHashMap<String, String>();
+        for (String name : checkout.services()) tags.put(name, tag(checkout.root(), name, base));
+        return tags;
+    }
+
     /**
      * ENVIRONMENT and VERSION=tag, so the service names the code it runs (X-Version). VERSION stays out of the hash:
      * the tag is made from the inputs, and then names them.
@@ -66,10 +73,20 @@ record Image(String name, int port, String tag, Path tar) {
         return environment;
     }
 
+    /**
+     * JVM flags for the containers, stated here once (the image's entrypoint carries them).
+     * Serial GC: a small heap on a CPU or less gains nothing from a concurrent collector's threads.
+     * MaxRAMPercentage=50: the heap follows the container's memory limit; half of it, because the JVM grows its heap
+     * to the maximum before a full collection, and thread stacks, metaspace and code cache need the rest (at 75% a
+     * joiner under load reached ~280 MB, past the manifests' 256Mi limit, and would be OOM-killed).
+     * ExitOnOutOfMemoryError: a JVM out of memory should end and be restarted, not limp on.
+     */
+    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError");
+
     static List<String> entrypoint(String name) {
         var command = new ArrayList<String>();
         command.add("java");
-        command.addAll(deploy.JVM_FLAGS);
+        command.addAll(JVM_FLAGS);
         command.addAll(List.of("-cp", "/app", name));
         return command;
     }

@@ -1,15 +1,44 @@
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 /**
  * What status prints: each Deployment ready or not, each service's version deployed (its image tag) beside the
  * version answering through the URL (X-Version, over a few requests, as replicas take turns), and the answer.
  */
 final class StatusReport {
+    /**
+     * status: the cluster (kind's {@code cluster}, or the --context one when given) and its report; a Failure that
+     * names what is wrong unless all is well.
+     */
+    static void check(List<String> services, String cluster, Context context) throws Exception {
+        Kubectl kubectl;
+        Callable<URI> where;
+        String name;
+        if (context == null) {
+            Tools tools = Tools.check(Need.ENGINE, Need.KIND, Need.KUBECTL).value();
+            Kind kind = new Kind(cluster, tools.engine());
+            if (!kind.exists()) throw new Failure("there is no cluster " + kind.name() + "; create it with: jbang deploy.java up" + kind.flag());
+            System.out.println("cluster      " + kind.name() + " (kubectl context " + kind.context() + ")");
+            kubectl = kind.kubectl();
+            where = () -> Http.ingress(kind.hostPort());
+            name = kind.name();
+        } else {
+            Tools.check(Need.KUBECTL);
+            System.out.println("context      " + context.name() + " (" + context.check().note() + ")");
+            kubectl = context.kubectl();
+            where = () -> context.url(Duration.ZERO);
+            name = context.name();
+        }
+        var problems = print(services, kubectl.deployments(), where.call());
+        if (!problems.isEmpty()) throw new Failure(name + " is not healthy: " + String.join("; ", problems));
+    }
+
     /** Prints the report; answers what is wrong, one problem a line, none when all is well. */
     static List<String> print(List<String> services, List<Kubectl.Readiness> deployments, URI url) {
         var problems = new ArrayList<String>();

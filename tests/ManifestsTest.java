@@ -120,7 +120,7 @@ class ManifestsTest extends Manifests {
                 int grace = (Integer) spec.get("terminationGracePeriodSeconds");
                 assertTrue(preStop >= 3 && grace > preStop + drain, where + preStop + " + " + drain + " < " + grace);
                 assertEquals("0.0.0.0", env.get("HOST"), where);
-                // JVM flags are stated once, in the image (deploy.java's JVM_FLAGS; DeployImagesTest checks them).
+                // JVM flags are stated once, in the image (JVM_FLAGS in deploy/Image.java; DeployImagesTest checks them).
                 assertFalse(env.containsKey("JAVA_TOOL_OPTIONS"), where + "JVM flags belong to the image: " + env);
             }
         }
