@@ -1,7 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -19,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * manifests/base and the overlays: what {@code kubectl kustomize} renders for both
- * profiles, checked object by object (the way in, Ingress and Traefik: IngressTest). (E2eTest has a real API server check
+ * profiles, checked object by object (the way in, Ingress and Traefik: IngressTest; what the profiles change:
+ * ManifestsProfilesTest; Pod Security and NetworkPolicy: ManifestsSecurityTest). (E2eTest has a real API server check
  * them all against Kubernetes' own schema with {@code kubectl apply --dry-run=server}.)
  */
 class ManifestsTest extends Manifests {
@@ -184,120 +183,6 @@ class ManifestsTest extends Manifests {
         else if (Objects.equals(node, number) || (node instanceof String t && t.matches(".*\\b" + number + "\\b.*"))) found.add(path + ": " + node);
     }
 
-    @Test
-    void profiles_differ_in_replicas_cpu_pull_policy_spread_and_disruption_budgets() {
-        var dev = overlay("dev");
-        var prod = overlay("prod");
-        for (String s : SERVICES) {
-            var d = find(dev, "Deployment", s);
-            var p = find(prod, "Deployment", s);
-            assertEquals(1, at(d, "spec.replicas"), s);
-            assertEquals(2, at(p, "spec.replicas"), s);
-            assertEquals("100m", at(container(d), "resources.requests.cpu"), s);
-            assertEquals("200m", at(container(p), "resources.requests.cpu"), s);
-            assertEquals("Never", container(d).get("imagePullPolicy"), s + ": dev images come only from kind load");
-            assertEquals("IfNotPresent", container(p).get("imagePullPolicy"), s);
-            assertNull(at(d, "spec.template.spec.topologySpreadConstraints"), s);
-            assertEquals(List.of(Map.of("maxSkew", 1, "topologyKey", "kubernetes.io/hostname",
-                            "whenUnsatisfiable", "ScheduleAnyway",
-                            "labelSelector", Map.of("matchLabels", Map.of(PART_OF, "hello-world")),
-                            "matchLabelKeys", List.of(NAME, "pod-template-hash"))),
-                    at(p, "spec.template.spec.topologySpreadConstraints"), s);
-
-            var pdb = find(prod, "PodDisruptionBudget", s);
-            assertEquals(Map.of(NAME, s), at(pdb, "spec.selector.matchLabels"), s);
-            assertEquals(1, at(pdb, "spec.maxUnavailable"), s + ": one pod of two may go, one always serves");
-
-            // Apart from those, the two profiles are the same Deployment.
-            var dc = deepCopy(d);
-            var pc = deepCopy(p);
-            for (var x : List.of(dc, pc)) {
-                map(x.get("spec")).remove("replicas");
-                map(at(x, "spec.template.spec")).remove("topologySpreadConstraints");
-                container(x).remove("imagePullPolicy");
-                map(at(container(x), "resources.requests")).remove("cpu");
-                container(x).remove("envFrom"); // the ConfigMap's name carries a hash of its content: compared below
-            }
-            assertEquals(dc, pc, s + ": profiles must differ only by their patches");
-        }
-        // The services' shared environment differs by one line: dev logs each request (dev and logs show them).
-        var devEnv = data(all(dev, "ConfigMap").getFirst());
-        var prodEnv = data(all(prod, "ConfigMap").getFirst());
-        assertEquals("true", devEnv.remove("ACCESS_LOG"), "dev's service-env turns the access log on");
-        assertNull(prodEnv.get("ACCESS_LOG"), "prod logs no request");
-        assertEquals(prodEnv, devEnv, "service-env: the same in both profiles but ACCESS_LOG");
-        assertTrue(all(dev, "PodDisruptionBudget").isEmpty());
-        assertEquals(3, all(prod, "PodDisruptionBudget").size());
-    }
-
-    /**
-     * prod runs on a laptop's kind: a control plane and 2 workers sharing 2 cores, each worker offering the scheduler
-     * both. When one worker is drained, the other must hold every pod, and during a rollout of all three at once, each
-     * Deployment's surge pod too; kindnetd asks 100m of each node (kube-proxy nothing). (It was 6 CPUs, and stayed Pending.)
-     */
-    @Test
-    void prod_fits_on_one_worker_of_a_two_core_laptop_with_every_rollout_surging() {
-        double worker = 2.0, daemons = 0.1, requested = 0;
-        var sum = new ArrayList<String>();
-        for (var d : all(overlay("prod"), "Deployment")) {
-            int pods = (Integer) at(d, "spec.replicas") + (Integer) at(d, "spec.strategy.rollingUpdate.maxSurge");
-            Object cpu = at(container(d), "resources.requests.cpu");
-            requested += pods * quantity(cpu);
-            sum.add(pods + " x " + cpu + " (" + at(d, "metadata.name") + ")");
-        }
-        assertTrue(requested + daemons <= worker, String.join(" + ", sum) + " + " + daemons + " for the node's daemons > " + worker + " CPUs");
-    }
-
-    @Test
-    void the_namespace_enforces_restricted_pod_security() {
-        var ns = labels(find(overlay("dev"), "Namespace", "hello-world"));
-        for (String mode : List.of("enforce", "audit", "warn")) {
-            assertEquals("restricted", ns.get("pod-security.kubernetes.io/" + mode), mode);
-        }
-    }
-
-    /** Reads the policies as a graph and compares it with the one the app needs. */
-    @Test
-    void network_policies_allow_exactly_ingress_controller_to_joiner_to_hello_and_world() {
-        var objects = overlay("dev");
-        var policies = all(objects, "NetworkPolicy");
-        var deny = find(objects, "NetworkPolicy", "default-deny");
-        assertEquals(Map.of(), at(deny, "spec.podSelector"), "the default deny selects every pod");
-        assertEquals(List.of("Ingress", "Egress"), at(deny, "spec.policyTypes"));
-        assertNull(at(deny, "spec.ingress"));
-        assertNull(at(deny, "spec.egress"));
-
-        var allowed = new ArrayList<String>();
-        for (var p : policies) {
-            var selected = map(at(p, "spec.podSelector")).isEmpty() ? "*" : map(at(p, "spec.podSelector.matchLabels")).get(NAME);
-            for (String direction : List.of("ingress", "egress")) {
-                var rules = (List<?>) at(p, "spec." + direction);
-                if (rules == null) continue;
-                assertTrue(list(at(p, "spec.policyTypes")).contains(direction.equals("ingress") ? "Ingress" : "Egress"), id(p));
-                for (var rule : rules) {
-                    var peers = list(map(rule).get(direction.equals("ingress") ? "from" : "to"));
-                    var ports = list(map(rule).get("ports")).stream().map(o -> map(o).get("protocol") + "/" + map(o).get("port")).toList();
-                    for (var peer : peers) {
-                        String other = describePeer(map(peer));
-                        allowed.add(direction.equals("ingress") ? other + " -> " + selected + " " + ports : selected + " -> " + other + " " + ports);
-                    }
-                }
-            }
-        }
-        assertEquals(List.of(
-                "joiner -> namespace kube-system pod kube-dns [UDP/53, TCP/53]",
-                "joiner -> pod hello [TCP/http]",
-                "joiner -> pod world [TCP/http]",
-                "namespace traefik -> joiner [TCP/http]",
-                "pod joiner -> hello [TCP/http]",
-                "pod joiner -> world [TCP/http]"), allowed.stream().sorted().toList());
-
-        // Every named port a policy opens exists on the pods it is about.
-        for (String s : SERVICES) {
-            assertEquals("http", map(list(container(find(objects, "Deployment", s)).get("ports")).get(0)).get("name"));
-        }
-    }
-
     /** What deploy.java does: a kustomization on top of an overlay that sets each image's tag. */
     @Test
     void tagging_the_images_leaves_no_untagged_or_latest_image() throws IOException {
@@ -312,20 +197,5 @@ class ManifestsTest extends Manifests {
                 assertEquals(at(d, "metadata.name") + ":0123abcd", container(d).get("image"), profile);
             }
         }
-    }
-
-    static String describePeer(Map<String, Object> peer) {
-        var parts = new ArrayList<String>();
-        var ns = at(peer, "namespaceSelector.matchLabels");
-        if (ns != null) parts.add("namespace " + map(ns).get("kubernetes.io/metadata.name"));
-        var pod = at(peer, "podSelector.matchLabels");
-        if (pod != null) parts.add("pod " + map(pod).getOrDefault(NAME, map(pod).get("k8s-app")));
-        assertFalse(parts.isEmpty(), "a peer that allows everything: " + peer);
-        assertTrue(peer.keySet().stream().allMatch(k -> k.equals("namespaceSelector") || k.equals("podSelector")), "ipBlock peers: " + peer);
-        return String.join(" ", parts);
-    }
-
-    private static Map<String, Object> data(Map<String, Object> configMap) {
-        return new java.util.TreeMap<>(map(configMap.get("data")));
     }
 }

@@ -1,0 +1,220 @@
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+
+/**
+ * Fake kind, kubectl and docker for the tests of deploy.java's plan (Deploy*Test): bash scripts first on PATH, each
+ * records its arguments in $FAKE_STATE/calls and answers like the real one from that state folder; and a fake ingress
+ * that answers as joiner would. {@link Plan} is the fixture of DeployPlanTest, DeployErrorsTest and DeployStatusTest;
+ * RegistryFakes that of DeployRegistryTest and DeployContextTest.
+ */
+class Fakes {
+    // The fakes. Each appends its argument list to $FAKE_STATE/calls, then answers.
+    static final String COMMON = """
+            set -u
+            s=$FAKE_STATE
+            echo "$(basename "$0") $*" >> "$s/calls"
+            arg() { local want=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
+            """;
+
+    static final String KIND = """
+            case "$1 ${2:-}" in
+              "version ") echo "kind $(cat "$s/kind-version" 2>/dev/null || echo v0.33.0) go1.26.8 linux/amd64" ;;
+              "get clusters") if [ -s "$s/clusters" ]; then cat "$s/clusters"; else echo "No kind clusters found." >&2; fi ;;
+              "get nodes") if [ -s "$s/nodes" ]; then cat "$s/nodes"; else echo "$(arg --name "$@")-control-plane"; fi ;;
+              "create cluster")
+                if [ -e "$s/fail-create" ]; then echo "ERROR: failed to create cluster: node boom" >&2; exit 1; fi
+                arg --name "$@" >> "$s/clusters"
+                cp "$(arg --config "$@")" "$s/kind-config.yaml"
+                # Nodes named as kind names them: NAME-control-plane, NAME-worker, NAME-worker2, ...
+                echo "$(arg --name "$@")-control-plane" > "$s/nodes"
+                for i in $(seq "$(grep -c 'role: worker' "$s/kind-config.yaml")"); do
+                  echo "$(arg --name "$@")-worker$([ "$i" -gt 1 ] && echo "$i")" >> "$s/nodes"
+                done
+                grep -o 'hostPort: [0-9]*' "$s/kind-config.yaml" | cut -d' ' -f2 > "$s/host-port" ;;
+              "load image-archive")
+                tar -xOf "$3" manifest.json | grep -o '"RepoTags":\\["[^"]*' | sed 's/.*\\["/docker.io\\/library\\//' >> "$s/node-images" ;;
+              "delete cluster") grep -vx "$(arg --name "$@")" "$s/clusters" > "$s/clusters.new"; mv "$s/clusters.new" "$s/clusters" ;;
+              *) echo "fake kind: unexpected: $*" >&2; exit 64 ;;
+            esac
+            """;
+
+    /**
+     * The fake ingress answers as joiner would: X-Version names joiner's version, then hello's and world's, here the
+     * tags that the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a
+     * test says so; the body is $FAKE_STATE/body when a test edited it.
+     */
+    static HttpHandler answersAsJoiner(Path state) {
+        return exchange -> {
+            try (exchange) {
+                Path answering = Files.exists(state.resolve("answering")) ? state.resolve("answering") : state.resolve("deployed");
+                var versions = Files.exists(answering) ? Files.readAllLines(answering).stream().map(l -> l.replace(' ', '=')).toList() : List.<String>of();
+                if (!versions.isEmpty()) {
+                    var joined = new ArrayList<>(List.of(versions.getLast()));
+                    joined.addAll(versions.subList(0, versions.size() - 1));
+                    exchange.getResponseHeaders().set("X-Version", String.join(", ", joined));
+                }
+                Path edited = state.resolve("body");
+                byte[] body = (Files.exists(edited) ? Files.readString(edited) : "Hello World").getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                exchange.getResponseBody().write(body);
+            }
+        };
+    }
+
+    static List<String> errorLines(Support.Result r) {
+        return r.both().lines().filter(l -> l.startsWith("ERROR:")).toList();
+    }
+
+    /** Each expected call (a prefix) appears, after the one before it. */
+    static void assertInOrder(List<String> calls, List<String> expected) {
+        int at = 0;
+        for (String e : expected) {
+            int found = -1;
+            for (int i = at; i < calls.size(); i++) {
+                if (calls.get(i).startsWith(e)) {
+                    found = i;
+                    break;
+                }
+            }
+            assertTrue(found >= 0, "expected, after call " + at + ": " + e + "\nin:\n" + String.join("\n", calls));
+            at = found + 1;
+        }
+    }
+
+    /**
+     * {@code jbang deploy.java} with the fakes first on PATH (kind, kubectl and docker of a kind cluster). The images are
+     * built for real, on Jib's empty "scratch" base (no registry); the smoke test asks the fake ingress on the "ingress" port.
+     */
+    abstract static class Plan extends Fakes {
+        static final List<String> SERVICES = Support.SERVICES;
+        static Path bin, state;
+        static HttpServer ingress;
+        static int port;
+
+        @BeforeAll
+        static void fakes() throws IOException {
+            assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
+            Path dir = Files.createTempDirectory("deploy-fakes");
+            bin = Files.createDirectories(dir.resolve("bin"));
+            state = Files.createDirectories(dir.resolve("state"));
+            fake("kind", KIND);
+            fake("kubectl", KUBECTL);
+            fake("docker", DOCKER);
+            ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            // It answers as joiner would: X-Version names joiner's version, then hello's and world's, here the tags that
+            // the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a test says so.
+            ingress.createContext("/", answersAsJoiner(state));
+            ingress.start();
+            port = ingress.getAddress().getPort();
+        }
+
+        @AfterAll
+        static void stop() {
+            if (ingress != null) ingress.stop(0);
+        }
+
+        @BeforeEach
+        void clean() throws IOException {
+            try (var files = Files.list(state)) {
+                for (Path f : files.toList()) Files.delete(f);
+            }
+        }
+
+        // ---- helpers
+
+        Support.Result up(String... more) {
+            var args = new ArrayList<>(List.of("up", "--base-image", "scratch", "--port", Integer.toString(port),
+                    "--node-image", "lab/node:v1", "--timeout", "2m"));
+            args.addAll(List.of(more));
+            return deploy(args);
+        }
+
+        static Support.Result deploy(List<String> args) {
+            var command = Support.command(List.of("jbang", "deploy.java"), args.toArray(String[]::new));
+            var env = new HashMap<String, String>();
+            env.put("PATH", bin + ":" + System.getenv("PATH"));
+            env.put("FAKE_STATE", state.toString());
+            env.put("FAKE_SERVICES", String.join(" ", SERVICES));
+            return Support.run(command, env, Duration.ofMinutes(3));
+        }
+
+        /** A service's newTag in a generated kustomization. */
+        static String tag(String kustomization, String service) {
+            var m = java.util.regex.Pattern.compile("- name: " + service + "\n    newTag: \"([0-9a-f]+)\"").matcher(kustomization);
+            assertTrue(m.find(), service + " in " + kustomization);
+            return m.group(1);
+        }
+
+        static List<String> calls() throws IOException {
+            Path log = state.resolve("calls");
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        }
+
+        static void fake(String name, String script) throws IOException {
+            Path p = bin.resolve(name);
+            Files.writeString(p, "#!/usr/bin/env bash\n" + COMMON + script);
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+
+        static final String DOCKER = """
+                case "$1" in
+                  version) echo "20.10.24" ;;
+                  port) echo "127.0.0.1:$(cat "$s/host-port")" ;;
+                  inspect) if [ -e "$s/node-stopped" ]; then echo false; else echo true; fi ;;
+                  exec)
+                    printf '{"images": ['
+                    sep=
+                    while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
+                    printf ']}\\n' ;;
+                  *) echo "fake docker: unexpected: $*" >&2; exit 64 ;;
+                esac
+                """;
+
+        static final String KUBECTL = """
+                deployment() { printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: %s\\n  namespace: %s\\nspec:\\n  selector:\\n    matchLabels:\\n      app.kubernetes.io/name: %s\\n---\\n' "$1" "$2" "$1"; }
+                case "$*" in
+                  "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
+                  *" apply -k "*"/manifests/ingress "*" -o yaml") deployment traefik traefik ;;
+                  *" apply -k "*" -o yaml")
+                    for d in $FAKE_SERVICES; do deployment $d hello-world; done
+                    # What was deployed, for the fake ingress and get deployments: "name tag" from the kustomization's images.
+                    awk '/^  - name: /{n=$3} /^    newTag: /{gsub(/"/,"",$2); print n, $2}' "$(arg -k "$@")/kustomization.yaml" > "$s/deployed" ;;
+                  *" rollout status "*)
+                    name=$(echo "$*" | sed 's/.*deployment\\/\\([a-z]*\\).*/\\1/')
+                    if [ -e "$s/fail-rollout-$name" ]; then echo "error: timed out waiting for the condition" >&2; exit 1; fi
+                    echo "deployment \\"$name\\" successfully rolled out" ;;
+                  *"deletionTimestamp"*) if [ -e "$s/terminating" ]; then cat "$s/terminating"; fi ;;
+                  *" wait --for=delete "*) for p in "$@"; do case $p in pod/*) echo "$p condition met" ;; esac; done ;;
+                  *" get pods "*) echo "joiner-7d9f-abcde False" ;;
+                  *" get events "*) echo "LAST SEEN   TYPE      REASON    OBJECT                 MESSAGE"
+                                    echo "10s         Warning   BackOff   pod/joiner-7d9f-abcde  Back-off restarting failed container" ;;
+                  *" logs "*) echo "joiner: cannot listen on 0.0.0.0:3002" ;;
+                  *" get deployments "*)
+                    echo "traefik/traefik 1 1 docker.io/library/traefik:v3.6.12"
+                    for d in $FAKE_SERVICES; do
+                      ready=1; [ "$d" = world ] && [ -e "$s/not-ready" ] && ready=
+                      echo "hello-world/$d $ready 1 $d:$(awk -v d=$d '$1==d{print $2}' "$s/deployed" 2>/dev/null)"
+                    done
+                    echo "kube-system/coredns 2 2 registry.k8s.io/coredns/coredns:v1.12.1" ;;
+                  *) echo "fake kubectl: unexpected: $*" >&2; exit 64 ;;
+                esac
+                """;
+    }
+}
