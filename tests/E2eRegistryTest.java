@@ -143,32 +143,21 @@ class E2eRegistryTest {
         remoteCluster();
         String node = REMOTE.cluster + "-control-plane";
         String address = Lab.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", node).out().strip();
-        var stop = new AtomicBoolean();
-        // The cloud's part, as a stand-in: give Traefik's LoadBalancer Service the node's address (kube-proxy then routes it).
-        // Like a cloud's controller it reconciles while up runs: on Kubernetes 1.37 a single patch made as the Service
-        // appeared was not there any more when up waited for the Ingress's address (why is not settled).
-        var balancer = Thread.ofVirtual().start(() -> {
-            while (!stop.get()) {
-                var status = REMOTE.kubectl("-n", "traefik", "get", "service", "traefik", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}");
-                if (status.exit() == 0 && !status.out().strip().equals(address)) {
-                    REMOTE.kubectl("-n", "traefik", "patch", "service", "traefik", "--subresource=status", "--type=merge",
-                            "-p", "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"" + address + "\"}]}}}");
-                }
-                try {
-                    Thread.sleep(1000);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
+        System.out.printf("    e2e-registry: the stand-in load balancer gives the Service %s%n", address);
+        // The cloud's part, as a stand-in: give Traefik's LoadBalancer Service the node's address (kube-proxy then routes it),
+        // reconciling while up runs, as a cloud's controller would.
+        String patch = "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"" + address + "\"}]}}}";
+        Process balancer = new ProcessBuilder("bash", "-c", "while sleep 1; do kubectl --context " + REMOTE.context()
+                + " -n traefik get service traefik -o jsonpath='{.status.loadBalancer}' 2>/dev/null | grep -q '\"" + address + "\"'"
+                + " || kubectl --context " + REMOTE.context() + " -n traefik patch service traefik --subresource=status --type=merge -p '"
+                + patch + "'; done").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         long t = System.nanoTime();
         Support.Result r;
         try {
             r = deploy(Map.of("DOCKER_CONFIG", goodLogin.toString()), "--verbose", "up", "--context", REMOTE.context(), "--registry", PRIVATE + "/hello-world",
                     "--base-image", "docker://" + Lab.BASE_IMAGE, "--timeout", "4m");
         } finally {
-            stop.set(true);
-            balancer.join(5000);
+            balancer.destroy();
         }
         System.out.printf("    e2e-registry: up --context took %ds%n", seconds(t));
         assertEquals(0, r.exit(), "up --context failed:\n" + r.both());
