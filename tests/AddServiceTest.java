@@ -3,15 +3,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,7 +29,7 @@ class AddServiceTest {
         try (var files = Files.list(Support.ROOT)) {
             for (Path f : files.filter(f -> f.toString().endsWith(".java")).toList()) Files.copy(f, copy.resolve(f.getFileName()));
         }
-        for (String dir : List.of("deploy", "manifests")) copyTree(Support.ROOT.resolve(dir), copy.resolve(dir));
+        for (String dir : List.of("deploy", "manifests")) Support.copyTree(Support.ROOT.resolve(dir), copy.resolve(dir));
 
         // 1. copy world.java and change its class, NAME, DEFAULT_PORT and word.
         String world = Files.readString(copy.resolve("world.java"));
@@ -67,10 +63,7 @@ class AddServiceTest {
 
     @AfterAll
     static void remove() throws IOException {
-        if (copy == null) return;
-        try (Stream<Path> all = Files.walk(copy)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
+        if (copy != null) Support.deleteTree(copy);
     }
 
     @Test
@@ -117,17 +110,5 @@ class AddServiceTest {
         assertTrue(from >= 0, "no " + start);
         int to = text.indexOf(end, from + start.length());
         return to < 0 ? text.substring(from) : text.substring(from, to);
-    }
-
-    static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path p : all.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(target);
-                else Files.copy(p, target);
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 }

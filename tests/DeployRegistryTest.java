@@ -41,7 +41,7 @@ class DeployRegistryTest extends RegistryFakes {
         for (String s : SERVICES) assertEquals(pushed.get(s)[1], pushed(second.out()).get(s)[1], "same inputs, same digest: " + s);
 
         // Without that record, Jib builds again and finds every blob there.
-        deleteTree(Support.ROOT.resolve("build/images/pushed"));
+        Support.deleteTree(Support.ROOT.resolve("build/images/pushed"));
         var third = deploy("images", "--base-image", "scratch", "--registry", registry.host() + "/acme/hello-world");
         assertEquals(0, third.exit(), third.both());
         assertEquals(0, registry.blobBytes.get(), "nothing new was sent:\n" + third.err());

@@ -59,7 +59,7 @@ class E2eRegistryTest {
         started = true;
         cleanUp(); // what an interrupted run left
         copy = Files.createTempDirectory("hw-registry-e2e-checkout");
-        for (String file : List.of("deploy.java", "deploy", "manifests", "hello.java", "world.java", "joiner.java")) Manifests.copyTree(Support.ROOT.resolve(file), copy.resolve(file));
+        for (String file : List.of("deploy.java", "deploy", "manifests", "hello.java", "world.java", "joiner.java")) Support.copyTree(Support.ROOT.resolve(file), copy.resolve(file));
         goodLogin = login(PASSWORD);
         badLogin = login("wrong-" + PASSWORD);
     }
@@ -67,8 +67,8 @@ class E2eRegistryTest {
     @AfterAll
     static void down() throws IOException {
         if (started) cleanUp();
-        if (copy != null) deleteTree(copy);
-        for (Path p : new Path[] {goodLogin, badLogin}) if (p != null) deleteTree(p);
+        if (copy != null) Support.deleteTree(copy);
+        for (Path p : new Path[] {goodLogin, badLogin}) if (p != null) Support.deleteTree(p);
     }
 
     static void cleanUp() {
@@ -302,12 +302,6 @@ class E2eRegistryTest {
             outputs.add(r.both());
         }
         return r;
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 
     static long seconds(long startNanos) {

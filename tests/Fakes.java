@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,6 +33,24 @@ class Fakes {
             echo "$(basename "$0") $*" >> "$s/calls"
             arg() { local want=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
             """;
+
+    /** DIR/bin holding fake kind, kubectl and docker (these scripts after COMMON), for the front of PATH. */
+    static Path fakeTools(Path dir, String kind, String kubectl, String docker) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        for (var tool : Map.of("kind", kind, "kubectl", kubectl, "docker", docker).entrySet()) {
+            Path p = bin.resolve(tool.getKey());
+            Files.writeString(p, "#!/usr/bin/env bash\n" + COMMON + tool.getValue());
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return bin;
+    }
+
+    /** Empties the fakes' state folder: each test starts from no cluster, no calls. */
+    static void emptyState(Path state) throws IOException {
+        try (var files = Files.list(state)) {
+            for (Path f : files.toList()) Files.delete(f);
+        }
+    }
 
     static final String KIND = """
             case "$1 ${2:-}" in
@@ -112,11 +131,8 @@ class Fakes {
         static void fakes() throws IOException {
             assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
             Path dir = Files.createTempDirectory("deploy-fakes");
-            bin = Files.createDirectories(dir.resolve("bin"));
+            bin = fakeTools(dir, KIND, KUBECTL, DOCKER);
             state = Files.createDirectories(dir.resolve("state"));
-            fake("kind", KIND);
-            fake("kubectl", KUBECTL);
-            fake("docker", DOCKER);
             ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             // It answers as joiner would: X-Version names joiner's version, then hello's and world's, here the tags that
             // the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a test says so.
@@ -132,9 +148,7 @@ class Fakes {
 
         @BeforeEach
         void clean() throws IOException {
-            try (var files = Files.list(state)) {
-                for (Path f : files.toList()) Files.delete(f);
-            }
+            emptyState(state);
         }
 
         // ---- helpers
@@ -165,12 +179,6 @@ class Fakes {
         static List<String> calls() throws IOException {
             Path log = state.resolve("calls");
             return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        }
-
-        static void fake(String name, String script) throws IOException {
-            Path p = bin.resolve(name);
-            Files.writeString(p, "#!/usr/bin/env bash\n" + COMMON + script);
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
 
         static final String DOCKER = """

@@ -150,7 +150,7 @@ class ManifestsTest extends Manifests {
         for (String s : SERVICES) {
             int old = Support.port(s), moved = 40000 + SERVICES.indexOf(s);
             Path copy = tmp.resolve(s + "/manifests");
-            copyTree(MANIFESTS, copy);
+            Support.copyTree(MANIFESTS, copy);
             Path file = copy.resolve("base/" + s + ".yaml");
             Matcher port = Pattern.compile("(?m)^(\\s+port: )" + old + "\\b").matcher(Files.readString(file));
             assertTrue(port.find(), s + ": no `port: " + old + "` in base/" + s + ".yaml");

@@ -8,7 +8,6 @@ import java.net.NetworkInterface;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -38,11 +37,8 @@ abstract class RegistryFakes extends Fakes {
     static void fakes() throws IOException {
         assumeTrue(Support.which("jbang") != null, "jbang is not on PATH");
         Path dir = Files.createTempDirectory("deploy-registry-fakes");
-        bin = Files.createDirectories(dir.resolve("bin"));
+        bin = fakeTools(dir, KIND, KUBECTL, DOCKER);
         state = Files.createDirectories(dir.resolve("state"));
-        fake("kind", KIND);
-        fake("kubectl", KUBECTL);
-        fake("docker", DOCKER);
         dockerConfig = Files.createDirectories(dir.resolve("docker"));
         ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         ingress.createContext("/", answersAsJoiner(state));
@@ -64,27 +60,12 @@ abstract class RegistryFakes extends Fakes {
 
     @BeforeEach
     void clean() throws IOException {
-        try (var files = Files.list(state)) {
-            for (Path f : files.toList()) Files.delete(f);
-        }
+        emptyState(state);
         registry.reset(false);
         login(null);
     }
 
     // ---- helpers
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
-    }
-
-    static void fake(String name, String script) throws IOException {
-        Path p = bin.resolve(name);
-        Files.writeString(p, "#!/usr/bin/env bash\n" + COMMON + script);
-        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
 
     static String url() {
         return "http://127.0.0.1:" + ingress.getAddress().getPort() + "/";

@@ -119,6 +119,25 @@ final class Support {
         return command;
     }
 
+    /** A copy of a folder tree, for a test to change. */
+    static void copyTree(Path from, Path to) throws IOException {
+        try (var files = Files.walk(from)) {
+            for (Path f : files.toList()) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) Files.createDirectories(target);
+                else Files.copy(f, target);
+            }
+        }
+    }
+
+    /** Deletes a folder tree; a missing one is no error. */
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
     /** Runs a command from an argument list, in the repository root, bounded by a timeout. */
     static Result run(List<String> command, Map<String, String> env, Duration timeout) {
         return run(command, env, timeout, ROOT);
