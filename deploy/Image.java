@@ -29,11 +29,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -141,21 +138,9 @@ record Image(String name, int port, String tag, Path tar) {
         var kept = new ArrayList<String>();
         for (Image image : wanted) if (image.upToDate()) kept.add(image.name());
         if (kept.size() < wanted.size()) requireRegistry(base);
-        var builds = new ArrayList<Future<Image>>();
-        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (Image image : wanted) {
-                builds.add(kept.contains(image.name()) ? CompletableFuture.completedFuture(image) : pool.submit(() -> image.build(root, base)));
-            }
-        }
-        var images = new ArrayList<Image>();
-        for (var b : builds) {
-            try {
-                images.add(b.get());
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof Failure f) throw f;
-                throw new Failure("building images failed: " + e.getCause(), "");
-            }
-        }
+        var tasks = new ArrayList<Callable<Image>>();
+        for (Image image : wanted) tasks.add(kept.contains(image.name()) ? () -> image : () -> image.build(root, base));
+        List<Image> images = Step.together(tasks, "building images");
         String refs = String.join(", ", images.stream().map(Image::ref).toList());
         return new Step.Done<>(images, kept.isEmpty() ? refs : refs + " (" + String.join(", ", kept) + " up to date)");
     }

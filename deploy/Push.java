@@ -14,11 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -56,25 +54,15 @@ record Push(String name, String tag, String reference, int pushed, int present, 
     static Step.Done<List<Push>> all(Checkout checkout, Registry registry, String base) throws Exception {
         Path root = checkout.root();
         Image.requireRegistry(base);
-        var pushes = new ArrayList<Future<Push>>();
-        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (String name : checkout.services()) {
-                var image = new Image(name, Image.defaultPort(root, name), Image.tag(root, name, base), null);
-                pushes.add(pool.submit(() -> {
-                    Push kept = upToDate(root, image, registry);
-                    return kept != null ? kept : push(root, image, registry, base);
-                }));
-            }
+        var tasks = new ArrayList<Callable<Push>>();
+        for (String name : checkout.services()) {
+            var image = new Image(name, Image.defaultPort(root, name), Image.tag(root, name, base), null);
+            tasks.add(() -> {
+                Push kept = upToDate(root, image, registry);
+                return kept != null ? kept : push(root, image, registry, base);
+            });
         }
-        var done = new ArrayList<Push>();
-        for (var p : pushes) {
-            try {
-                done.add(p.get());
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof Failure f) throw f;
-                throw new Failure("pushing images failed: " + e.getCause(), "");
-            }
-        }
+        List<Push> done = Step.together(tasks, "pushing images");
         return new Step.Done<>(done, summary(done));
     }
 

@@ -1,6 +1,11 @@
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -12,6 +17,27 @@ import picocli.CommandLine.ParameterException;
  * ERROR line, a stack trace only with --verbose.
  */
 final class Step {
+    /**
+     * Runs the tasks at once, each on a virtual thread, and answers their results in order. A task's Failure is
+     * thrown as it is; anything else as one Failure naming {@code what} (e.g. "building images").
+     */
+    static <T> List<T> together(List<Callable<T>> tasks, String what) throws InterruptedException {
+        var futures = new ArrayList<Future<T>>();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Callable<T> task : tasks) futures.add(pool.submit(task));
+        }
+        var results = new ArrayList<T>();
+        for (Future<T> f : futures) {
+            try {
+                results.add(f.get());
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Failure failure) throw failure;
+                throw new Failure(what + " failed: " + e.getCause(), "");
+            }
+        }
+        return results;
+    }
+
     /** Stack traces of failures, and no live step line (the commands are printed in between). */
     static boolean verbose;
     static final boolean TERMINAL = System.console() != null && System.console().isTerminal();
