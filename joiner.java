@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ProtocolException;
@@ -65,6 +66,14 @@ class joiner {
      * rarely reused just as the upstream closes it (and when it is, the call is retried).
      */
     static final int MAX_ANSWER = 1 << 20, MAX_IDLE = 256, IDLE_MILLIS = 4000;
+
+    /**
+     * A refused connection never reached the upstream, so it is tried again: 10 ms later, then 20, 40, … 200 ms
+     * apart, for up to REFUSED_MILLIS of the deadline. While a network policy is reprogrammed or a Service's
+     * endpoints change, an address may refuse for a moment (seen in the e2e: about 1 request in 1,000 under a
+     * rollout); an upstream that is down still gets its 502 within REFUSED_MILLIS.
+     */
+    static final int REFUSED_MILLIS = 1000;
 
     static final byte[] ALIVE = bytes("alive"), READY = bytes("ready"), STOPPING = bytes("shutting down"),
             NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
@@ -230,7 +239,7 @@ class joiner {
                 Connection connection = null;
                 try {
                     if (!retry) synchronized (idle) { connection = idle.pollFirst(); }
-                    if (connection == null) connection = new Connection(host, port, deadline);
+                    if (connection == null) connection = connect(deadline);
                     Reply reply = connection.get(request, deadline);
                     if (connection.reusable) release(connection); else connection.close();
                     return reply;
@@ -239,6 +248,20 @@ class joiner {
                     boolean timedOut = e instanceof SocketTimeoutException;
                     if (!timedOut && !retry && (connection == null || connection.received == 0)) continue;
                     return timedOut ? Reply.outOfTime() : Reply.failed(why(e));
+                }
+            }
+        }
+
+        /** A new connection; a refused one is tried again, REFUSED_MILLIS at most, within the deadline. */
+        Connection connect(long deadline) throws IOException {
+            long giveUp = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REFUSED_MILLIS));
+            for (long pause = 10; ; pause = Math.min(2 * pause, 200)) {
+                try {
+                    return new Connection(host, port, deadline);
+                } catch (ConnectException refused) {
+                    long nanos = TimeUnit.MILLISECONDS.toNanos(pause);
+                    if (System.nanoTime() + nanos >= giveUp) throw refused;
+                    LockSupport.parkNanos(nanos);
                 }
             }
         }

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -106,6 +107,25 @@ class JoinerClientTest {
                 try (var second = Support.Service.start("hello", Map.of("PORT", port))) {
                     assertEquals("Hello World", Upstreams.get(joiner.url).body());
                 }
+            }
+        }
+    }
+
+    @Test
+    void a_refused_connection_is_tried_again_until_the_upstream_listens() throws Exception {
+        // As while a network policy is reprogrammed: the address refuses for a moment, then answers.
+        int port = JoinerTest.closedPort();
+        try (var world = new Upstreams.Fake("World");
+             var joiner = Upstreams.joiner("127.0.0.1:" + port, world.hostPort(), Map.of())) {
+            var later = Executors.newSingleThreadScheduledExecutor();
+            var hello = later.schedule(() -> new Upstreams.Fake("Hello", port), 300, TimeUnit.MILLISECONDS);
+            try {
+                var r = Upstreams.get(joiner.url);
+                assertEquals(200, r.statusCode(), r.body());
+                assertEquals("Hello World", r.body());
+            } finally {
+                hello.get().close();
+                later.shutdown();
             }
         }
     }

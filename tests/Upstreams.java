@@ -99,8 +99,12 @@ final class Upstreams {
         volatile String version;
 
         Fake(String body) {
+            this(body, 0);
+        }
+
+        Fake(String body, int port) {
             try {
-                server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+                server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
