@@ -72,7 +72,13 @@ class deploy implements Callable<Integer> {
         // Step marks (• ✓ ✗) are UTF-8 whatever the locale says.
         System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, UTF_8));
         System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, UTF_8));
-        System.exit(new CommandLine(new deploy())
+        var commandLine = new CommandLine(new deploy());
+        // dev extends up on the kind cluster only: up's options for a registry or another cluster are not dev's.
+        var dev = commandLine.getSubcommands().get("dev").getCommandSpec();
+        for (String option : List.of("--registry", "--insecure-registry", "--context", "--url", "--skip-ingress-controller")) {
+            dev.remove(dev.findOption(option));
+        }
+        System.exit(commandLine
                 .setParameterExceptionHandler(Step::usageError)
                 .setExecutionExceptionHandler(Step::failed)
                 .execute(args));
@@ -134,11 +140,9 @@ class deploy implements Callable<Integer> {
             Path root = checkout.root();
             String bound = Failure.format(timeout);
             if (context != null) {
-                if (this instanceof Dev) throw new ParameterException(spec.commandLine(), "dev works on the local kind cluster: --context is for up");
                 context.up(this, checkout, to);
                 return null;
             }
-            if (to != null && this instanceof Dev) throw new ParameterException(spec.commandLine(), "dev loads images into the kind cluster: --registry is for up");
             Tools tools = Step.run("Checking tools",
                     () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());

@@ -39,7 +39,15 @@ import picocli.CommandLine;
 record Image(String name, int port, String tag, Path tar) {
     static final String USER = "65532:65532";
     /** Changes whenever the way an image is put together changes, so that every tag changes with it. */
-    static final String RECIPE = "jib-core 0.28.1; javac --release 25; classes in /app; docker format; VERSION=tag; v2";
+    static final String RECIPE = "jib-core 0.28.1; javac --release 25; classes in /app; docker format; VERSION=tag; archives labelled; v3";
+
+    /**
+     * A label on each archive for kind load, so that what kind loads is never the image a registry delivered. A kubelet
+     * >= 1.35 that pulled an image (up --registry local) lets pods use it only under the name it pulled it by (KEP-2535's
+     * pulled-image records): the same image loaded as hello:TAG would then be refused (ErrImageNeverPull) after a
+     * switch back from --registry local to kind load. Measured: all three pods refused, until this label.
+     */
+    static final String SHIPPED_BY = "deploy.java.shipped-by";
     /** No PORT: the service's own default holds, so the port is written once, in its source. Sorted: it is hashed into the tag. */
     static final SortedMap<String, String> ENVIRONMENT = Collections.unmodifiableSortedMap(new TreeMap<>(Map.of("HOST", "0.0.0.0")));
 
@@ -178,7 +186,7 @@ record Image(String name, int port, String tag, Path tar) {
                     if (e.getLevel().ordinal() <= LogEvent.Level.WARN.ordinal()) log.add(e.getLevel() + ": " + e.getMessage());
                 });
         try {
-            jib(root, base, classes).containerize(containerizer);
+            jib(root, base, classes).addLabel(SHIPPED_BY, "kind load").containerize(containerizer);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw e;
