@@ -12,7 +12,11 @@ final class Procs {
     static final List<Process> STARTED = new CopyOnWriteArrayList<>();
 
     static Process start(List<String> cmd, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
-        var pb = new ProcessBuilder(cmd).directory(bench.ROOT.toFile()).redirectErrorStream(true).redirectOutput(output);
+        return start(cmd, bench.ROOT, env, output);
+    }
+
+    static Process start(List<String> cmd, Path dir, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
+        var pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(output);
         pb.environment().putAll(env);
         Process p = pb.start();
         STARTED.add(p);
@@ -21,8 +25,13 @@ final class Procs {
 
     /** Runs a command to its end within the bound: its output, or a Failure holding it. */
     static String check(List<String> cmd, Duration bound) throws IOException, InterruptedException {
+        return check(cmd, bench.ROOT, bound);
+    }
+
+    /** The same, in the folder dir. */
+    static String check(List<String> cmd, Path dir, Duration bound) throws IOException, InterruptedException {
         Path log = Files.createTempFile("bench", ".log");
-        Process p = start(cmd, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
+        Process p = start(cmd, dir, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
         try {
             if (!p.waitFor(bound.toSeconds(), TimeUnit.SECONDS)) throw new bench.Failure(String.join(" ", cmd) + " ran past " + bound.toSeconds() + " s");
             if (p.exitValue() != 0) throw new bench.Failure(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "):\n" + Files.readString(log));

@@ -4,7 +4,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.23.0
 //DEPS org.apache.commons:commons-compress:1.28.0
-//SOURCES Procs.java Build.java Results.java Report.java
+//SOURCES Procs.java Build.java Results.java Report.java Redeploy.java
 
 import java.nio.file.*;
 import java.time.*;
@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Runs hello, world and joiner as in their pods (each its own JVM with the image's JVM flags and the pod's"
                 + " memory limit), loads hello and joiner with wrk on loopback, and prints one table: req/s, latency, CPU per request,"
                 + " start-up, memory, image sizes. The same numbers go to bench/results/TIMESTAMP.json and latest.json."},
-        footer = {"%nExamples:", "  jbang bench/bench.java --repeat 3 --peers", "  jbang bench/bench.java --compare bench/results/OLD.json bench/results/latest.json"})
+        footer = {"%nExamples:", "  jbang bench/bench.java --repeat 3 --peers", "  jbang bench/bench.java --redeploy --repeat 3", "  jbang bench/bench.java --compare bench/results/OLD.json bench/results/latest.json"})
 class bench implements Callable<Integer> {
     static final List<String> SERVICES = List.of("hello", "world", "joiner");
     static final Path ROOT = findRoot();
@@ -35,7 +35,9 @@ class bench implements Callable<Integer> {
     @Option(names = "--repeat", paramLabel = "N", description = "Runs per level, services taking turns; the median by req/s stands for the level (default: ${DEFAULT-VALUE}).") int repeat = 1;
     @Option(names = "--peers", description = "Also load actix-web 4 services that do the same (bench/peers, built with cargo), taking turns with ours run by run; prints ours/actix ratios.") boolean peers;
     @Option(names = "--images", description = "Build the images first (jbang deploy.java images, into a scratch folder); also link a minimal runtime with jlink.") boolean images;
-    @Option(names = "--base-image", paramLabel = "REF", description = "With --images: the base image, as deploy.java takes it (docker://NAME, tar://PATH).") String baseImage;
+    @Option(names = "--base-image", paramLabel = "REF", description = "With --images or --redeploy: the base image, as deploy.java takes it (docker://NAME, tar://PATH).") String baseImage;
+    @Option(names = "--redeploy", description = "Instead: time `jbang deploy.java up` after a one-line change to hello.java, shipped by kind load, then by --registry local (--repeat changes each) on a kind cluster of its own (bench-redeploy, port 8097, deleted at the end).") boolean redeploy;
+    @Option(names = "--node-image", paramLabel = "IMAGE", description = "With --redeploy: kind's node image, as deploy.java takes it.") String nodeImage;
     @Option(names = "--jvm-option", paramLabel = "OPT", description = "One more JVM option for the services, to try one (repeatable).") List<String> jvmOptions = new ArrayList<>();
     @Option(names = "--quick", description = "A smoke run: 1 s of load at 50 connections, one start-up run, no jbang start-up.") boolean quick;
     @Option(names = "--out", paramLabel = "DIR", description = "Where the JSON goes (default: bench/results).") Path out;
@@ -61,12 +63,23 @@ class bench implements Callable<Integer> {
             if (n < 1) throw usage(option + " takes a positive whole number, not " + n);
         });
         if (connections.stream().anyMatch(c -> c < 1)) throw usage("--connections takes positive numbers, not " + connections);
-        if (baseImage != null && !images) throw usage("--base-image goes with --images (it is the base of the images built)");
+        if (baseImage != null && !images && !redeploy) throw usage("--base-image goes with --images or --redeploy (it is the base of the images built)");
+        if (nodeImage != null && !redeploy) throw usage("--node-image goes with --redeploy (it is kind's node image)");
+        out = out != null ? out.toAbsolutePath() : ROOT.resolve("bench/results");
+        if (redeploy) {
+            scratch = Files.createTempDirectory("bench");
+            var report = Redeploy.run(repeat, nodeImage, baseImage);
+            Redeploy.print(report);
+            Files.createDirectories(out);
+            Path file = out.resolve("redeploy-" + report.timestamp().replace(":", "-") + ".json");
+            Result.JSON.writeValue(file.toFile(), report);
+            System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + ".");
+            return 0;
+        }
         if (quick) {
             duration = warmup = startupRuns = 1;
             connections = List.of(50);
         }
-        out = out != null ? out.toAbsolutePath() : ROOT.resolve("bench/results");
         // Everything that can be checked is checked before anything starts.
         for (String s : SERVICES) if (!Files.exists(ROOT.resolve(s + ".java"))) throw new Failure("no " + s + ".java in " + ROOT);
         if (ToolProvider.getSystemJavaCompiler() == null) throw new Failure("this JVM has no compiler: run with a JDK 25, not a JRE");

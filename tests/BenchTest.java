@@ -73,4 +73,15 @@ class BenchTest {
             assertTrue(run.out().contains(row), "no '" + row + "' in:\n" + run.out());
         }
     }
+
+    /** --redeploy's own options go with it: one ERROR line and exit 2 before anything starts, no cluster made. */
+    @Test
+    void redeploy_options_without_redeploy_are_a_usage_error() throws Exception {
+        Path jbang = Support.which("jbang");
+        Assumptions.assumeTrue(jbang != null, "jbang is not on PATH, and the benchmark is a JBang script");
+        var run = Support.run(List.of(jbang.toString(), "bench/bench.java", "--node-image", "kindest/node:v1.37.0"), Map.of(), Duration.ofMinutes(3));
+        assertEquals(2, run.exit(), run.both());
+        assertEquals(List.of("ERROR: --node-image goes with --redeploy (it is kind's node image) (see --help)"),
+                run.err().lines().filter(l -> l.startsWith("ERROR")).toList(), run.both());
+    }
 }
