@@ -81,7 +81,7 @@ class E2eRegistryTest {
 
     @Test
     @Order(1)
-    void a_up_registry_local_from_no_cluster_serves_Hello_World_then_a_change_to_hello_pushes_one_small_layer() throws Exception {
+    void a_up_registry_local_from_no_cluster_serves_Hello_World_then_a_change_to_hello_pushes_one_small_layer_then_kind_load_serves_again() throws Exception {
         requireLab();
         long t = System.nanoTime();
         var up = deploy(Map.of(), "up", "--registry", "local:" + LOCAL_REGISTRY, "--port", Integer.toString(PORT), "--cluster", LOCAL.cluster,
@@ -115,6 +115,14 @@ class E2eRegistryTest {
         var after = images(LOCAL);
         assertNotEquals(before.get(0), after.get(0), "hello runs its new image");
         assertEquals(before.subList(1, before.size()), after.subList(1, after.size()), "world and joiner are unchanged");
+        assertEquals("Hello World", Support.get(url).body().strip());
+
+        // Back to kind load on the same cluster: a kubelet >= 1.35 that pulled these images from the registry would
+        // refuse the same images loaded under another name (ErrImageNeverPull) but for Image.SHIPPED_BY.
+        var load = deploy(Map.of(), "up", "--port", Integer.toString(PORT), "--cluster", LOCAL.cluster, "--base-image", "docker://" + Lab.BASE_IMAGE,
+                "--timeout", "2m");
+        assertEquals(0, load.exit(), "up with kind load after --registry local failed:\n" + load.both());
+        assertTrue(images(LOCAL).stream().noneMatch(i -> i.contains("@sha256:")), "the loaded images run: " + images(LOCAL));
         assertEquals("Hello World", Support.get(url).body().strip());
         LOCAL.deleteCluster(); // (b) needs only the second cluster; one at a time on this machine
     }
