@@ -2,21 +2,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -27,7 +20,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Issue 13: the prod profile on a laptop's multi-node kind, through the ingress, while things go away.
  * {@code up --profile prod} on the lab makes a control plane and 2 workers; then, each under a bounded
- * loopback load ({@link Load}), a worker is drained, one pod of each service is force-deleted and every Deployment
+ * loopback load ({@link IngressLoad}), a worker is drained, one pod of each service is force-deleted and every Deployment
  * restarts: not one request may fail; the process of one pod of each service is killed: only what a dying joiner was
  * answering may fail. NetworkPolicy must hold across nodes, and a pod that floods its
  * log past the services' ephemeral-storage limit must be evicted. Without the lab ({@link Lab}) every test is
@@ -39,6 +32,7 @@ class E2eProdTest {
     static final String NAMESPACE = "hello-world", PROBES = "e2e-prod-probe";
     static final int PORT = 8090; // not 80: --port on a cluster with workers
     static final URI URL = URI.create("http://localhost:" + PORT + "/");
+    static final int CLIENTS = 4; // the load: 4 clients, each at most one request per 20 ms (≤ 200 requests/s)
     static final List<String> SERVICES = Support.SERVICES;
 
     static String missing;
@@ -68,7 +62,7 @@ class E2eProdTest {
         long t = System.nanoTime();
         var r = LAB.up(Duration.ofMinutes(15), "--profile", "prod", "--port", String.valueOf(PORT), "--timeout", "5m");
         System.out.printf("    e2e prod: cold up of 3 nodes took %ds%n", seconds(t));
-        String unrouted = podNetworkNotPerNode();
+        String unrouted = LAB.podNetworkNotPerNode();
         assumeTrue(unrouted == null, unrouted);
         assertEquals(0, r.exit(), "up --profile prod failed:\n" + r.both());
         assertTrue(r.err().contains("a control plane and 2 workers"), r.err());
@@ -131,7 +125,7 @@ class E2eProdTest {
                 String container = Lab.docker("exec", node, "crictl", "ps", "--label", "io.kubernetes.pod.name=" + pod, "-q").out().strip();
                 var kill = Lab.docker("exec", node, "crictl", "stop", "--timeout", "0", container);
                 assertEquals(0, kill.exit(), kill.both());
-            }, service.equals("joiner") ? Load.CLIENTS : 0);
+            }, service.equals("joiner") ? CLIENTS : 0);
         }
     }
 
@@ -229,41 +223,6 @@ class E2eProdTest {
         assumeTrue(up, "the cluster did not come up (see the first test's failure)");
     }
 
-    /**
-     * Why pods cannot talk across this cluster's nodes, or null. A lab built before it went multi-node gives every
-     * node the same pod range (a static CNI config), whatever podCIDR Kubernetes gave the node: a pod's IP outside its
-     * node's podCIDR says so.
-     */
-    static String podNetworkNotPerNode() {
-        var cidrs = new TreeMap<String, String>();
-        for (String line : LAB.kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR}{\"\\n\"}{end}").out().lines().toList()) {
-            String[] f = line.split(" ");
-            if (f.length == 2) cidrs.put(f[0], f[1]);
-        }
-        String pods = LAB.kubectl("get", "pods", "-A", "-o",
-                "jsonpath={range .items[?(@.status.podIP)]}{.spec.nodeName} {.status.podIP} {.spec.hostNetwork}{\"\\n\"}{end}").out();
-        for (String line : pods.lines().toList()) {
-            String[] f = line.split(" ", -1);
-            if (f[2].equals("true") || !cidrs.containsKey(f[0]) || inCidr(f[1], cidrs.get(f[0]))) continue;
-            return "the lab's node image gives pods on " + f[0] + " addresses outside its podCIDR " + cidrs.get(f[0]) + " (" + f[1]
-                    + "): no pod network between nodes; build the lab's multi-node node image (.ci/lab/build)";
-        }
-        return null;
-    }
-
-    static boolean inCidr(String ip, String cidr) {
-        String[] c = cidr.split("/");
-        int bits = Integer.parseInt(c[1]);
-        long mask = bits == 0 ? 0 : -1L << (32 - bits) & 0xffffffffL;
-        return (ipv4(ip) & mask) == (ipv4(c[0]) & mask);
-    }
-
-    static long ipv4(String ip) {
-        long n = 0;
-        for (String part : ip.split("\\.")) n = n << 8 | Integer.parseInt(part);
-        return n;
-    }
-
     static List<String> workers() {
         String names = LAB.kubectl("get", "nodes", "-l", "!node-role.kubernetes.io/control-plane", "-o", "jsonpath={.items[*].metadata.name}").out();
         return List.of(names.strip().split("\\s+")).stream().sorted().toList();
@@ -309,7 +268,7 @@ class E2eProdTest {
 
     /** The same, with at most {@code mayFail} failed requests. */
     static void underLoad(String what, Disruption disruption, int mayFail) throws Exception {
-        var load = Load.start();
+        var load = IngressLoad.start(URL, CLIENTS, Duration.ofMillis(20), "Hello World"::equals);
         try {
             Thread.sleep(2000);
             disruption.run();
@@ -318,7 +277,7 @@ class E2eProdTest {
         } finally {
             load.stop();
         }
-        load.assertFailedAtMost(what, mayFail);
+        load.assertFailedAtMost("e2e prod: " + what, mayFail);
     }
 
     /** Waits ≤ 3 min until every service has its 2 pods ready and none going away. */
@@ -340,52 +299,5 @@ class E2eProdTest {
 
     static long seconds(long startNanos) {
         return TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - startNanos);
-    }
-
-    /** A bounded load on the ingress: 4 clients, each at most one request per 20 ms (≤ 200 requests/s), counted. */
-    static final class Load {
-        static final int CLIENTS = 4;
-        final AtomicBoolean stop = new AtomicBoolean();
-        final AtomicInteger ok = new AtomicInteger();
-        final List<String> failures = new CopyOnWriteArrayList<>();
-        final CountDownLatch finished = new CountDownLatch(CLIENTS);
-
-        static Load start() {
-            var load = new Load();
-            for (int i = 0; i < CLIENTS; i++) Thread.ofVirtual().start(load::client);
-            return load;
-        }
-
-        void client() {
-            try {
-                while (!stop.get()) {
-                    try {
-                        var res = Support.HTTP.send(HttpRequest.newBuilder(URL).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-                        if (res.statusCode() == 200 && res.body().strip().equals("Hello World")) ok.incrementAndGet();
-                        else failures.add(res.statusCode() + " " + res.body().strip());
-                    } catch (IOException e) {
-                        failures.add(e.toString());
-                    }
-                    Thread.sleep(20);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                finished.countDown();
-            }
-        }
-
-        void stop() throws InterruptedException {
-            stop.set(true);
-            assertTrue(finished.await(30, TimeUnit.SECONDS), "the load clients did not stop");
-        }
-
-        void assertFailedAtMost(String disruption, int mayFail) {
-            System.out.printf("    e2e prod: %s under load: %d requests answered, %d failed%n", disruption, ok.get(), failures.size());
-            assertTrue(ok.get() > 0, "no request got through");
-            if (failures.size() > mayFail) {
-                assertEquals(List.of(), failures.subList(0, Math.min(5, failures.size())), failures.size() + " requests failed (at most " + mayFail + " may)");
-            }
-        }
     }
 }

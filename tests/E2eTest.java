@@ -5,18 +5,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -130,32 +125,7 @@ class E2eTest {
     @Order(4)
     void a_rolling_restart_of_each_Deployment_under_load_fails_no_request() throws Exception {
         requireUp();
-        var stop = new AtomicBoolean();
-        var ok = new AtomicInteger();
-        var failures = new java.util.concurrent.CopyOnWriteArrayList<String>();
-        int clients = 4;
-        var finished = new CountDownLatch(clients);
-        for (int i = 0; i < clients; i++) {
-            Thread.ofVirtual().start(() -> {
-                try {
-                    while (!stop.get()) {
-                        try {
-                            var res = Support.HTTP.send(HttpRequest.newBuilder(URL).timeout(Duration.ofSeconds(10)).build(),
-                                    HttpResponse.BodyHandlers.ofString());
-                            if (res.statusCode() == 200 && res.body().strip().equals("Hello World")) ok.incrementAndGet();
-                            else failures.add(res.statusCode() + " " + res.body().strip());
-                        } catch (IOException e) {
-                            failures.add(e.toString());
-                        }
-                        Thread.sleep(20); // bounded load: at most ~50 requests/s per client
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    finished.countDown();
-                }
-            });
-        }
+        var load = IngressLoad.start(URL, 4, Duration.ofMillis(20), "Hello World"::equals); // at most ~50 requests/s per client
         try {
             for (String deployment : LAB.kubectl("-n", NAMESPACE, "get", "deployments", "-o", "name").out().strip().split("\\s+")) {
                 var restart = LAB.kubectl("-n", NAMESPACE, "rollout", "restart", deployment);
@@ -164,12 +134,9 @@ class E2eTest {
                 assertEquals(0, status.exit(), status.both());
             }
         } finally {
-            stop.set(true);
-            assertTrue(finished.await(30, TimeUnit.SECONDS), "the load clients did not stop");
+            load.stop();
         }
-        System.out.printf("    e2e: rolling restart under load: %d requests answered, %d failed%n", ok.get(), failures.size());
-        assertTrue(ok.get() > 0, "no request got through");
-        assertEquals(List.of(), failures.subList(0, Math.min(5, failures.size())), failures.size() + " requests failed");
+        load.assertFailedAtMost("e2e: rolling restart", 0);
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The kind lab that {@code .ci/lab/build} makes, as the e2e classes use it: whether it is here,
@@ -147,4 +148,39 @@ final class Lab {
         return path;
     }
     private Map<String, String> path;
+
+    /**
+     * Why pods cannot talk across this cluster's nodes, or null. A lab built before it went multi-node gives every
+     * node the same pod range (a static CNI config), whatever podCIDR Kubernetes gave the node: a pod's IP outside its
+     * node's podCIDR says so.
+     */
+    String podNetworkNotPerNode() {
+        var cidrs = new TreeMap<String, String>();
+        for (String line : kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR}{\"\\n\"}{end}").out().lines().toList()) {
+            String[] f = line.split(" ");
+            if (f.length == 2) cidrs.put(f[0], f[1]);
+        }
+        String pods = kubectl("get", "pods", "-A", "-o",
+                "jsonpath={range .items[?(@.status.podIP)]}{.spec.nodeName} {.status.podIP} {.spec.hostNetwork}{\"\\n\"}{end}").out();
+        for (String line : pods.lines().toList()) {
+            String[] f = line.split(" ", -1);
+            if (f[2].equals("true") || !cidrs.containsKey(f[0]) || inCidr(f[1], cidrs.get(f[0]))) continue;
+            return "the lab's node image gives pods on " + f[0] + " addresses outside its podCIDR " + cidrs.get(f[0]) + " (" + f[1]
+                    + "): no pod network between nodes; build the lab's multi-node node image (.ci/lab/build)";
+        }
+        return null;
+    }
+
+    private static boolean inCidr(String ip, String cidr) {
+        String[] c = cidr.split("/");
+        int bits = Integer.parseInt(c[1]);
+        long mask = bits == 0 ? 0 : -1L << (32 - bits) & 0xffffffffL;
+        return (ipv4(ip) & mask) == (ipv4(c[0]) & mask);
+    }
+
+    private static long ipv4(String ip) {
+        long n = 0;
+        for (String part : ip.split("\\.")) n = n << 8 | Integer.parseInt(part);
+        return n;
+    }
 }

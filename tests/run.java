@@ -4,7 +4,7 @@
 //DEPS org.junit.jupiter:junit-jupiter:6.1.3
 //DEPS org.junit.platform:junit-platform-launcher:6.1.3
 //DEPS org.yaml:snakeyaml:2.5
-//SOURCES Support.java Lab.java Manifests.java Upstreams.java Fakes.java RegistryFakes.java FakeRegistry.java *Test.java
+//SOURCES Support.java Lab.java Manifests.java Upstreams.java Fakes.java RegistryFakes.java FakeRegistry.java IngressLoad.java *Test.java
 // What unit tests check of deploy.java's parts (JDK only, so they compile here alone).
 //SOURCES ../deploy/Watch.java
 
