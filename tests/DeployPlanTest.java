@@ -118,7 +118,7 @@ class DeployPlanTest extends Fakes.Plan {
                 + " (manifests/kind/cluster-prod.yaml)"), error);
         assertTrue(error.contains("`jbang deploy.java down` and `jbang deploy.java up --profile prod`"), "the fix: " + error);
         assertFalse(r.err().contains("Building"), "checked before building:\n" + r.err());
-        assertTrue(calls().stream().noneMatch(c -> c.startsWith("kind load") || c.contains(" apply ")), calls().toString());
+        assertNothingLoadedOrApplied();
     }
 
     @Test

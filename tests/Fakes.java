@@ -1,9 +1,9 @@
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -77,10 +77,11 @@ class Fakes {
     /**
      * The fake ingress answers as joiner would: X-Version names joiner's version, then hello's and world's, here the
      * tags that the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a
-     * test says so; the body is $FAKE_STATE/body when a test edited it.
+     * test says so; the body is $FAKE_STATE/body when a test edited it. Started on a free loopback port.
      */
-    static HttpHandler answersAsJoiner(Path state) {
-        return exchange -> {
+    static HttpServer ingressAnsweringAsJoiner(Path state) throws IOException {
+        var ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        ingress.createContext("/", exchange -> {
             try (exchange) {
                 Path answering = Files.exists(state.resolve("answering")) ? state.resolve("answering") : state.resolve("deployed");
                 var versions = Files.exists(answering) ? Files.readAllLines(answering).stream().map(l -> l.replace(' ', '=')).toList() : List.<String>of();
@@ -94,7 +95,19 @@ class Fakes {
                 exchange.sendResponseHeaders(200, body.length);
                 exchange.getResponseBody().write(body);
             }
-        };
+        });
+        ingress.start();
+        return ingress;
+    }
+
+    /** The command lines the fake tools recorded, in order ($FAKE_STATE/calls). */
+    static List<String> calls(Path state) {
+        try {
+            Path log = state.resolve("calls");
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static List<String> errorLines(Support.Result r) {
@@ -133,11 +146,7 @@ class Fakes {
             Path dir = Files.createTempDirectory("deploy-fakes");
             bin = fakeTools(dir, KIND, KUBECTL, DOCKER);
             state = Files.createDirectories(dir.resolve("state"));
-            ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            // It answers as joiner would: X-Version names joiner's version, then hello's and world's, here the tags that
-            // the fake kubectl last applied ($FAKE_STATE/deployed, "name tag" lines), or $FAKE_STATE/answering when a test says so.
-            ingress.createContext("/", answersAsJoiner(state));
-            ingress.start();
+            ingress = ingressAnsweringAsJoiner(state);
             port = ingress.getAddress().getPort();
         }
 
@@ -176,9 +185,13 @@ class Fakes {
             return m.group(1);
         }
 
-        static List<String> calls() throws IOException {
-            Path log = state.resolve("calls");
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        static List<String> calls() {
+            return Fakes.calls(state);
+        }
+
+        /** A failure before anything changed: no image loaded, nothing applied. */
+        static void assertNothingLoadedOrApplied() {
+            assertTrue(calls().stream().noneMatch(c -> c.startsWith("kind load") || c.contains(" apply ")), calls().toString());
         }
 
         static final String DOCKER = """

@@ -2,7 +2,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.nio.charset.StandardCharsets;
@@ -40,9 +39,7 @@ abstract class RegistryFakes extends Fakes {
         bin = fakeTools(dir, KIND, KUBECTL, DOCKER);
         state = Files.createDirectories(dir.resolve("state"));
         dockerConfig = Files.createDirectories(dir.resolve("docker"));
-        ingress = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        ingress.createContext("/", answersAsJoiner(state));
-        ingress.start();
+        ingress = ingressAnsweringAsJoiner(state);
         registry = new FakeRegistry(new InetSocketAddress(0));
     }
 
@@ -119,12 +116,7 @@ abstract class RegistryFakes extends Fakes {
     }
 
     static List<String> calls() {
-        try {
-            Path log = state.resolve("calls");
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return Fakes.calls(state);
     }
 
     static void write(String file, String text) {
