@@ -68,6 +68,9 @@ class deploy implements Callable<Integer> {
         Proc.verbose = on;
     }
 
+    /** up's options that dev, which works on the local kind cluster, does not take. */
+    static final List<String> UP_ONLY = List.of("--registry", "--insecure-registry", "--context", "--url", "--skip-ingress-controller");
+
     public static void main(String[] args) {
         // Step marks (• ✓ ✗) are UTF-8 whatever the locale says.
         System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, UTF_8));
@@ -75,9 +78,7 @@ class deploy implements Callable<Integer> {
         var commandLine = new CommandLine(new deploy());
         // dev extends up on the kind cluster only: up's options for a registry or another cluster are not dev's.
         var dev = commandLine.getSubcommands().get("dev").getCommandSpec();
-        for (String option : List.of("--registry", "--insecure-registry", "--context", "--url", "--skip-ingress-controller")) {
-            dev.remove(dev.findOption(option));
-        }
+        for (String option : UP_ONLY) dev.remove(dev.findOption(option));
         System.exit(commandLine
                 .setParameterExceptionHandler(Step::usageError)
                 .setExecutionExceptionHandler(Step::failed)

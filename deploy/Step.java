@@ -99,11 +99,17 @@ final class Step {
 
     static int usageError(ParameterException e, String[] args) {
         var err = System.err;
-        err.println("ERROR: " + e.getMessage());
-        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-            err.println("Did you mean: " + String.join(", ", u.getSuggestions()) + "?");
+        var spec = e.getCommandLine().getCommandSpec();
+        var unmatched = e instanceof CommandLine.UnmatchedArgumentException u ? u : null;
+        // dev takes up's options except those for another cluster or a registry: say where they belong.
+        String upOnly = unmatched == null || !spec.name().equals("dev") ? null
+                : unmatched.getUnmatched().stream().map(a -> a.split("=")[0]).filter(deploy.UP_ONLY::contains).findFirst().orElse(null);
+        err.println("ERROR: " + (upOnly == null ? e.getMessage()
+                : "dev works on the local kind cluster, with kind load: " + upOnly + " is for up (jbang deploy.java up " + upOnly + " …)"));
+        if (upOnly == null && unmatched != null && !unmatched.getSuggestions().isEmpty()) {
+            err.println("Did you mean: " + String.join(", ", unmatched.getSuggestions()) + "?");
         }
-        err.println("See '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+        err.println("See '" + spec.qualifiedName() + " --help'.");
         if (verbose) e.printStackTrace();
         return deploy.USAGE;
     }

@@ -107,4 +107,14 @@ class DeployErrorsTest extends Fakes.Plan {
             assertFalse(r.err().contains("\tat "), "no stack trace:\n" + r.err());
         }
     }
+
+    @Test
+    void dev_names_up_for_the_options_it_does_not_take() {
+        for (String option : List.of("--registry", "--context")) {
+            var r = deploy(List.of("dev", option, "x"));
+            assertEquals(2, r.exit(), r.both());
+            assertEquals(List.of("ERROR: dev works on the local kind cluster, with kind load: " + option + " is for up (jbang deploy.java up " + option + " …)"),
+                    errorLines(r), r.both());
+        }
+    }
 }
