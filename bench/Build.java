@@ -3,7 +3,7 @@ import java.nio.file.*;
 import java.time.Duration;
 import java.util.*;
 import java.util.regex.*;
-import java.util.stream.Stream;
+import java.util.stream.*;
 import java.util.zip.*;
 import org.apache.commons.compress.archivers.tar.*;
 
@@ -74,7 +74,7 @@ final class Build {
         }
         bench.step("Building the actix-web peers: cargo build --release in bench/peers (minutes the first time)");
         Procs.check(List.of("nice", "-n", "10", cargo.toString(), "build", "--release", "--locked", "--manifest-path", dir.resolve("Cargo.toml").toString(),
-                "--target-dir", dir.resolve("target").toString()), Duration.ofMinutes(30));
+                "--target-dir", dir.resolve("target").toString()), bench.ROOT, Duration.ofMinutes(30));
         bench.done("✓");
         return dir.resolve("target/release");
     }
@@ -91,7 +91,7 @@ final class Build {
             var cmd = new ArrayList<>(List.of(jbang.toString(), "deploy.java", "images", "--out", dir.toString()));
             if (base != null) cmd.addAll(List.of("--base-image", base));
             bench.step("Building images: jbang deploy.java images" + (base == null ? "" : " --base-image " + base));
-            Procs.check(cmd, Duration.ofMinutes(15));
+            Procs.check(cmd, root, Duration.ofMinutes(15));
             bench.done("✓");
         }
         List<Path> tars = Pod.files(dir, ".tar");
@@ -107,19 +107,15 @@ final class Build {
 
     /** A docker-format archive as Jib writes it: manifest.json names the layers, each a gzipped tar whose unpacked size gunzip counts. */
     static Image read(Path tar) throws IOException {
-        String manifest = null;
-        var sizes = new HashMap<String, List<Double>>();
-        try (var in = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tar), 1 << 16))) {
-            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                if (e.getName().equals("manifest.json")) manifest = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-                else if (e.getName().endsWith(".tar.gz")) sizes.put(e.getName(), List.of(mib(e.getSize()), mib(new GZIPInputStream(in).transferTo(OutputStream.nullOutputStream()))));
-            }
-        }
-        if (manifest == null) throw new bench.Failure(tar + " has no manifest.json: not a docker-format image archive");
         var layers = new ArrayList<List<Double>>();
-        for (var name : Result.JSON.readTree(manifest).get(0).get("Layers")) {
-            if (!sizes.containsKey(name.asText())) throw new bench.Failure(tar + ": layer " + name.asText() + " is listed but not a .tar.gz in the archive");
-            layers.add(sizes.get(name.asText()));
+        try (var archive = new TarFile(tar)) {
+            var entries = archive.getEntries().stream().collect(Collectors.toMap(TarArchiveEntry::getName, e -> e));
+            if (!entries.containsKey("manifest.json")) throw new bench.Failure(tar + " has no manifest.json: not a docker-format image archive");
+            for (var name : Result.JSON.readTree(archive.getInputStream(entries.get("manifest.json"))).get(0).get("Layers")) {
+                var layer = name.asText().endsWith(".tar.gz") ? entries.get(name.asText()) : null;
+                if (layer == null) throw new bench.Failure(tar + ": layer " + name.asText() + " is listed but not a .tar.gz in the archive");
+                layers.add(List.of(mib(layer.getSize()), mib(new GZIPInputStream(archive.getInputStream(layer)).transferTo(OutputStream.nullOutputStream()))));
+            }
         }
         return new Image(tar.getFileName().toString().replaceAll("\\.tar$", ""),
                 Files.getLastModifiedTime(tar).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString(), layers.size(),

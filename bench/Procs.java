@@ -11,27 +11,16 @@ import java.util.regex.*;
 final class Procs {
     static final List<Process> STARTED = new CopyOnWriteArrayList<>();
 
-    static Process start(List<String> cmd, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
-        return start(cmd, bench.ROOT, env, output);
-    }
-
-    static Process start(List<String> cmd, Path dir, Map<String, String> env, ProcessBuilder.Redirect output) throws IOException {
-        var pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(output);
-        pb.environment().putAll(env);
-        Process p = pb.start();
+    static Process start(ProcessBuilder pb) throws IOException {
+        Process p = pb.redirectErrorStream(true).start();
         STARTED.add(p);
         return p;
     }
 
-    /** Runs a command to its end within the bound: its output, or a Failure holding it. */
-    static String check(List<String> cmd, Duration bound) throws IOException, InterruptedException {
-        return check(cmd, bench.ROOT, bound);
-    }
-
-    /** The same, in the folder dir. */
+    /** Runs a command in dir to its end within the bound: its output, or a Failure holding it. */
     static String check(List<String> cmd, Path dir, Duration bound) throws IOException, InterruptedException {
         Path log = Files.createTempFile("bench", ".log");
-        Process p = start(cmd, dir, Map.of(), ProcessBuilder.Redirect.to(log.toFile()));
+        Process p = start(new ProcessBuilder(cmd).directory(dir.toFile()).redirectOutput(log.toFile()));
         try {
             if (!p.waitFor(bound.toSeconds(), TimeUnit.SECONDS)) throw new bench.Failure(String.join(" ", cmd) + " ran past " + bound.toSeconds() + " s");
             if (p.exitValue() != 0) throw new bench.Failure(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "):\n" + Files.readString(log));
@@ -82,9 +71,10 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
 
     static Svc start(String name, List<String> cmd, Map<String, String> env) throws Exception {
-        var all = new HashMap<>(Map.of("HOST", "127.0.0.1", "PORT", "0"));
-        all.putAll(env);
-        Process p = Procs.start(cmd, all, ProcessBuilder.Redirect.PIPE);
+        var pb = new ProcessBuilder(cmd).directory(bench.ROOT.toFile());
+        pb.environment().putAll(Map.of("HOST", "127.0.0.1", "PORT", "0"));
+        pb.environment().putAll(env);
+        Process p = Procs.start(pb);
         var url = new CompletableFuture<URI>();
         var tail = new ConcurrentLinkedDeque<String>();
         Thread.ofVirtual().start(() -> { // drains its output while it runs; the last lines go into an error
@@ -106,7 +96,8 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
 
     double mib(String field) {
         try (var lines = Files.lines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
-            return lines.filter(l -> l.startsWith(field + ":")).findFirst().map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024.0).orElse(Double.NaN);
+            return lines.filter(l -> l.startsWith(field + ":")).findFirst().map(l -> Result.round(Long.parseLong(l.replaceAll("\\D", "")) / 1024.0, 1))
+                    .orElse(Double.NaN);
         } catch (IOException | RuntimeException gone) { return Double.NaN; }
     }
 
@@ -144,7 +135,7 @@ record Wrk(Path exe, Path script, int threads, String version) {
         long self = Procs.selfTicks(), services = all.stream().mapToLong(Svc::cpuNanos).sum();
         var before = reached.stream().map(Svc::cpuNanos).toList();
         String out = Procs.check(List.of(exe.toString(), "-t" + t, "-c" + connections, "-d" + seconds + "s", "-s", script.toString(),
-                reached.getLast().url().toString()), Duration.ofSeconds(seconds + 30L));
+                reached.getLast().url().toString()), bench.ROOT, Duration.ofSeconds(seconds + 30L));
         long[] now = Procs.cpuTicks();
         long other = (now[1] - ticks[1]) - (Procs.selfTicks() - self) - (all.stream().mapToLong(Svc::cpuNanos).sum() - services) / 10_000_000;
         String line = out.lines().filter(l -> l.startsWith("BENCH-RESULT ")).findFirst().orElseThrow(() -> new bench.Failure("wrk gave no result:\n" + out));

@@ -21,7 +21,17 @@ final class Report {
         r.load().stream().filter(l -> l.cpuUsPerRequestByService().size() > 1 && l == r.median(l.target(), l.connections()))
                 .forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n", l.target(), l.connections(), l.cpuUsPerRequestByService()));
         r.load().stream().filter(l -> l.errors() > 0).forEach(l -> System.out.printf("  errors of %s at %d, run %d: %s%n", l.target(), l.connections(), l.run(), l.errorDetail()));
-        printRatios(r);
+        // With --peers: ours against actix-web at each level, medians of the alternated runs.
+        if (r.load().stream().anyMatch(l -> l.target().startsWith("actix-"))) System.out.printf("%n  Against actix-web (ours / actix, medians):%n");
+        for (String target : List.of("hello", "joiner")) {
+            for (int c : s.connections()) {
+                Run ours = r.median(target, c), actix = r.median("actix-" + target, c);
+                if (ours == null || actix == null) continue;
+                System.out.printf("  %-6s %4d conns: req/s %,.0f / %,.0f = %.2f×   p99 %.2f / %.2f ms = %.2f×   CPU µs/req %.0f / %.0f%n", target, c,
+                        ours.rps(), actix.rps(), ours.rps() / actix.rps(), ours.p99Ms(), actix.p99Ms(), ours.p99Ms() / actix.p99Ms(),
+                        ours.serverCpuUsPerRequest(), actix.serverCpuUsPerRequest());
+            }
+        }
         System.out.println("\nStart-up: process start to first 200 on GET / (median of " + s.startupRuns() + ")");
         r.startup().forEach((k, v) -> System.out.printf("  %-6s %6d ms   %s   runs %s%n", k, v.medianMs(), v.command(), v.runsMs()));
         System.out.println("\nMemory (MiB, from /proc/PID/status)");
@@ -44,29 +54,13 @@ final class Report {
         System.out.println("\nTargets (issues 6 and 12)");
         r.targets().forEach(t -> System.out.printf("  %s %-40s %-16s %s%n", t.met() ? "✓" : "✗", t.what(), t.target(), t.measured()));
         // The load average lags a minute behind; what other work took while wrk ran is the measure that counts.
-        var noisy = r.load().stream().filter(l -> l.otherCpuPercent() > 5).toList();
-        double most = r.load().stream().mapToDouble(Run::otherCpuPercent).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN);
-        if (!noisy.isEmpty()) {
+        long noisy = r.load().stream().filter(l -> l.otherCpuPercent() > 5).count();
+        double most = r.load().stream().mapToDouble(Run::otherCpuPercent).max().orElse(Double.NaN);
+        if (noisy > 0) {
             System.out.printf("%nWARNING: other work took over 5%% of the CPU in %d of %d runs (up to %.0f%%). Those rows are noise"
-                    + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy.size(), r.load().size(), most);
+                    + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy, r.load().size(), most);
         } else if (!Double.isNaN(most)) {
             System.out.printf("%nOther work took at most %.0f%% of the CPU while wrk ran: a clean run.%n", most);
-        }
-    }
-
-    /** With --peers: ours against actix-web at each level, medians of the alternated runs. */
-    static void printRatios(Result r) {
-        boolean header = false;
-        for (String target : List.of("hello", "joiner")) {
-            for (int c : r.settings().connections()) {
-                Run ours = r.median(target, c), actix = r.median("actix-" + target, c);
-                if (ours == null || actix == null) continue;
-                if (!header) System.out.printf("%n  Against actix-web (ours / actix, medians):%n");
-                header = true;
-                System.out.printf("  %-6s %4d conns: req/s %,.0f / %,.0f = %.2f×   p99 %.2f / %.2f ms = %.2f×   CPU µs/req %.0f / %.0f%n", target, c,
-                        ours.rps(), actix.rps(), ours.rps() / actix.rps(), ours.p99Ms(), actix.p99Ms(), ours.p99Ms() / actix.p99Ms(),
-                        ours.serverCpuUsPerRequest(), actix.serverCpuUsPerRequest());
-            }
         }
     }
 
@@ -80,10 +74,10 @@ final class Report {
         if (sx.durationS() != sy.durationS()) System.out.printf("settings differ: duration %d s vs %d s%n", sx.durationS(), sy.durationS());
         if (!sx.jvmFlags().equals(sy.jvmFlags())) System.out.printf("settings differ: JVM flags %s vs %s%n", sx.jvmFlags(), sy.jvmFlags());
         System.out.printf("%n%-30s %12s %12s %8s%n", "", "A", "B", "change");
-        for (var level : x.load().stream().map(l -> List.of(l.target(), l.connections())).distinct().toList()) {
-            Run l = x.median((String) level.get(0), (Integer) level.get(1)), o = y.median((String) level.get(0), (Integer) level.get(1));
+        for (Run l : x.load().stream().map(r -> x.median(r.target(), r.connections())).distinct().toList()) { // level by level
+            Run o = y.median(l.target(), l.connections());
             if (o == null) continue;
-            String name = level.get(0) + " c=" + level.get(1);
+            String name = l.target() + " c=" + l.connections();
             row(name + " req/s", l.rps(), o.rps());
             row(name + " p99 ms", l.p99Ms(), o.p99Ms());
             row(name + " CPU µs/req", l.serverCpuUsPerRequest(), o.serverCpuUsPerRequest());
@@ -102,7 +96,5 @@ final class Report {
         System.out.printf("%-30s %12s %12s %8s%n", what, fmt(a), fmt(b), change);
     }
 
-    private static String fmt(double v) {
-        return v >= 100 ? "%,.0f".formatted(v) : "%.2f".formatted(v);
-    }
+    private static String fmt(double v) { return v >= 100 ? "%,.0f".formatted(v) : "%.2f".formatted(v); }
 }

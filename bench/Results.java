@@ -56,7 +56,7 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
 }
 
 /** load1 is the 1-minute load average; cpu_busy_percent the share of the CPU other work used in the second before. */
-record Machine(int cores, String cpu, String jdk, double load1AtStart, double cpuBusyPercentAtStart, Double load1AtEnd) {
+record Machine(int cores, String cpu, String jdk, double load1AtStart, double cpuBusyPercentAtStart) {
     static Machine now() throws Exception {
         String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name")).findFirst()
                 .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
@@ -64,10 +64,9 @@ record Machine(int cores, String cpu, String jdk, double load1AtStart, double cp
         Thread.sleep(1000);
         long[] b = Procs.cpuTicks();
         return new Machine(Runtime.getRuntime().availableProcessors(), cpu, System.getProperty("java.vm.vendor") + " " + Runtime.version()
-                + " (" + System.getProperty("java.home") + ")", load1(), Result.round(100.0 * (b[1] - a[1]) / Math.max(1, b[0] - a[0]), 1), null);
+                + " (" + System.getProperty("java.home") + ")", Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]),
+                Result.round(100.0 * (b[1] - a[1]) / Math.max(1, b[0] - a[0]), 1));
     }
-
-    static double load1() throws IOException { return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]); }
 }
 
 record Settings(String tool, String toolVersion, String threads, List<Integer> connections, int durationS, int warmupS,

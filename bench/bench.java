@@ -10,6 +10,7 @@ import java.nio.file.*;
 import java.time.*;
 import java.util.*;
 import java.util.concurrent.*;
+import java.util.function.Function;
 import javax.tools.ToolProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.*;
@@ -59,21 +60,15 @@ class bench implements Callable<Integer> {
             Report.compare(compare.get(0), compare.get(1));
             return 0;
         }
-        Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat).forEach((option, n) -> {
-            if (n < 1) throw usage(option + " takes a positive whole number, not " + n);
-        });
-        if (connections.stream().anyMatch(c -> c < 1)) throw usage("--connections takes positive numbers, not " + connections);
+        var counts = Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--connections", Collections.min(connections));
+        for (var n : counts.entrySet()) if (n.getValue() < 1) throw usage(n.getKey() + " takes a positive whole number, not " + n.getValue());
         if (baseImage != null && !images && !redeploy) throw usage("--base-image goes with --images or --redeploy (it is the base of the images built)");
         if (nodeImage != null && !redeploy) throw usage("--node-image goes with --redeploy (it is kind's node image)");
         out = out != null ? out.toAbsolutePath() : ROOT.resolve("bench/results");
+        Files.createDirectories(out);
+        scratch = Files.createTempDirectory("bench");
         if (redeploy) {
-            scratch = Files.createTempDirectory("bench");
-            var report = Redeploy.run(repeat, nodeImage, baseImage);
-            Redeploy.print(report);
-            Files.createDirectories(out);
-            Path file = out.resolve("redeploy-" + report.timestamp().replace(":", "-") + ".json");
-            Result.JSON.writeValue(file.toFile(), report);
-            System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + ".");
+            Redeploy.run(repeat, nodeImage, baseImage, out);
             return 0;
         }
         if (quick) {
@@ -83,10 +78,8 @@ class bench implements Callable<Integer> {
         // Everything that can be checked is checked before anything starts.
         for (String s : SERVICES) if (!Files.exists(ROOT.resolve(s + ".java"))) throw new Failure("no " + s + ".java in " + ROOT);
         if (ToolProvider.getSystemJavaCompiler() == null) throw new Failure("this JVM has no compiler: run with a JDK 25, not a JRE");
-        scratch = Files.createTempDirectory("bench");
         Wrk wrk = Wrk.find(scratch, threads);
         Pod pod = Pod.read(ROOT);
-        Files.createDirectories(out);
         Machine machine = Machine.now();
         System.out.printf("Machine:   %d cores, %s, load average %.2f, CPU %.0f%% busy before the run%n", machine.cores(), machine.cpu(), machine.load1AtStart(), machine.cpuBusyPercentAtStart());
         System.out.printf("JDK:       %s%nJVM:       %s (from %s)%n", machine.jdk(), String.join(" ", flags(pod, "hello")), String.join(", ", pod.sources()));
@@ -101,17 +94,20 @@ class bench implements Callable<Integer> {
         var load = new ArrayList<Run>();
         var memory = new LinkedHashMap<String, Memory>();
         measureLoad(classes, pod, wrk, peerBin, load, memory);
-        var startup = measureStartup(classes, pod);
+        // Start-up of hello: compiled, with the image's flags; and through JBang (its cache warmed first), as a user first meets it.
+        var startup = new LinkedHashMap<String, Startup>(Map.of("java", startup(java(pod, "hello", classes))));
+        Path jbang = Procs.which("jbang");
+        if (!quick && jbang != null) {
+            Procs.check(List.of(jbang.toString(), "build", "hello.java"), ROOT, Duration.ofMinutes(5));
+            startup.put("jbang", startup(List.of(jbang.toString(), "hello.java")));
+        }
         var settings = new Settings("wrk", wrk.version(), String.valueOf(threads), connections, duration, warmup, startupRuns, repeat,
                 flags(pod, "hello"), pod.sources(), "127.0.0.1", servicesCommit());
-        machine = new Machine(machine.cores(), machine.cpu(), machine.jdk(), machine.load1AtStart(), machine.cpuBusyPercentAtStart(), Machine.load1());
-        var result = new Result(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString(), machine, settings, load, startup,
-                memory, sizes, Result.targets(load, startup, memory, pod.limits(), sizes));
+        String now = now();
+        var result = new Result(now, machine, settings, load, startup, memory, sizes, Result.targets(load, startup, memory, pod.limits(), sizes));
         Report.print(result);
-        Path file = out.resolve(result.timestamp().replace(":", "-") + ".json");
-        for (Path f : List.of(file, out.resolve("latest.json"))) Result.JSON.writeValue(f.toFile(), result);
-        System.out.println("\nWrote " + (file.startsWith(ROOT) ? ROOT.relativize(file) : file) + " and latest.json beside it."
-                + " Compare two runs: jbang bench/bench.java --compare A.json B.json");
+        System.out.println("\nWrote " + write(result, out.resolve(now.replace(":", "-") + ".json"), out.resolve("latest.json"))
+                + " and latest.json beside it. Compare two runs: jbang bench/bench.java --compare A.json B.json");
         return 0;
     }
 
@@ -119,28 +115,20 @@ class bench implements Callable<Integer> {
     void measureLoad(Path classes, Pod pod, Wrk wrk, Path peerBin, List<Run> load, Map<String, Memory> memory) throws Exception {
         var all = new ArrayList<Svc>();
         try {
-            Svc hello = start(all, "hello", java(pod, "hello", classes), Map.of());
-            Svc world = start(all, "world", java(pod, "world", classes), Map.of());
-            start(all, "joiner", java(pod, "joiner", classes), Map.of("HELLO_SERVICE", hello.url().toString(), "WORLD_SERVICE", world.url().toString()));
-            var ours = List.copyOf(all);
-            var actix = new ArrayList<Svc>();
+            var ours = trio(all, "", s -> java(pod, s, classes), Map.of());
+            var trios = new ArrayList<>(List.of(ours));
             if (peerBin != null) { // actix-hello serves world too, answering "World"
-                String exe = peerBin.resolve("actix-hello").toString();
-                actix.add(start(all, "actix-hello", List.of(exe), Map.of()));
-                actix.add(start(all, "actix-world", List.of(exe), Map.of("ANSWER", "World")));
-                actix.add(start(all, "actix-joiner", List.of(peerBin.resolve("actix-joiner").toString()),
-                        Map.of("HELLO_SERVICE", actix.get(0).url().toString(), "WORLD_SERVICE", actix.get(1).url().toString())));
+                trios.add(trio(all, "actix-", s -> List.of(peerBin.resolve(s.equals("joiner") ? "actix-joiner" : "actix-hello").toString()),
+                        Map.of("ANSWER", "World")));
             }
             // What each load reaches, the service loaded last: a joiner calls hello and world, so their CPU counts too.
             var subjects = new LinkedHashMap<String, List<Svc>>();
-            for (String t : List.of("hello", "joiner")) {
-                subjects.put(t, t.equals("hello") ? List.of(hello) : ours);
-                if (peerBin != null) subjects.put("actix-" + t, t.equals("hello") ? actix.subList(0, 1) : actix);
-            }
+            trios.forEach(t -> subjects.put(t.getFirst().name(), t.subList(0, 1)));
+            trios.forEach(t -> subjects.put(t.getLast().name(), t));
             Thread.sleep(1000); // start-up threads settle before the RSS is called idle
             var idle = new HashMap<String, Double>();
-            var peak = new ConcurrentHashMap<String, Double>();
             ours.forEach(s -> idle.put(s.name(), s.mib("VmRSS")));
+            var peak = new ConcurrentHashMap<String, Double>();
             var sampler = Executors.newSingleThreadScheduledExecutor();
             sampler.scheduleAtFixedRate(() -> ours.forEach(s -> peak.merge(s.name(), s.mib("VmRSS"), Math::max)), 0, 200, TimeUnit.MILLISECONDS);
             for (var s : subjects.entrySet()) { // class loading, JIT and upstream connections before the clock runs
@@ -163,30 +151,22 @@ class bench implements Callable<Integer> {
                 }
             }
             sampler.shutdownNow();
-            ours.forEach(s -> memory.put(s.name(), new Memory(Result.round(idle.get(s.name()), 1), Result.round(peak.getOrDefault(s.name(), Double.NaN), 1), Result.round(s.mib("VmHWM"), 1))));
+            ours.forEach(s -> memory.put(s.name(), new Memory(idle.get(s.name()), peak.getOrDefault(s.name(), Double.NaN), s.mib("VmHWM"))));
         } finally {
             all.forEach(Svc::close);
         }
     }
 
-    static Svc start(List<Svc> all, String name, List<String> cmd, Map<String, String> env) throws Exception {
-        step("Starting " + name);
-        Svc s = Svc.start(name, cmd, env);
-        all.add(s);
-        done(s.url().toString());
-        return s;
-    }
-
-    /** Start-up of hello: compiled, with the image's flags; and through JBang (its cache warmed first), as a user first meets it. */
-    Map<String, Startup> measureStartup(Path classes, Pod pod) throws Exception {
-        var m = new LinkedHashMap<String, Startup>();
-        m.put("java", startup(java(pod, "hello", classes)));
-        Path jbang = Procs.which("jbang");
-        if (!quick && jbang != null) {
-            Procs.check(List.of(jbang.toString(), "build", "hello.java"), Duration.ofMinutes(5));
-            m.put("jbang", startup(List.of(jbang.toString(), "hello.java")));
+    /** hello, world (with worldEnv) and a joiner told where they listen, started one by one into all, their names prefixed. */
+    static List<Svc> trio(List<Svc> all, String prefix, Function<String, List<String>> command, Map<String, String> worldEnv) throws Exception {
+        var upstreams = new HashMap<String, String>(); // HELLO_SERVICE and WORLD_SERVICE, for the joiner
+        for (String s : SERVICES) {
+            step("Starting " + prefix + s);
+            all.add(Svc.start(prefix + s, command.apply(s), s.equals("world") ? worldEnv : upstreams));
+            upstreams.put(s.toUpperCase() + "_SERVICE", all.getLast().url().toString());
+            done(all.getLast().url().toString());
         }
-        return m;
+        return List.copyOf(all.subList(all.size() - 3, all.size()));
     }
 
     /** Wall time from just before the fork to the first 200 on GET / (polled every 2 ms once it says it listens). */
@@ -198,7 +178,7 @@ class bench implements Callable<Integer> {
             long t0 = System.nanoTime();
             try (var s = Svc.start("hello", cmd, Map.of())) { times.add(Math.round((System.nanoTime() - t0) / 1e6)); }
         }
-        var startup = new Startup(shown, times.stream().sorted().toList().get(times.size() / 2), times);
+        var startup = new Startup(shown, median(times), times);
         done(startup.medianMs() + " ms median");
         return startup;
     }
@@ -212,9 +192,19 @@ class bench implements Callable<Integer> {
     static String servicesCommit() {
         var files = concat(List.of("--"), SERVICES.stream().map(s -> s + ".java").toList());
         try {
-            String commit = Procs.check(concat(List.of("git", "log", "-1", "--format=%h"), files), Duration.ofSeconds(10)).strip();
-            return commit + (Procs.check(concat(List.of("git", "status", "--porcelain"), files), Duration.ofSeconds(10)).isBlank() ? "" : "-dirty");
+            String commit = Procs.check(concat(List.of("git", "log", "-1", "--format=%h"), files), ROOT, Duration.ofSeconds(10)).strip();
+            return commit + (Procs.check(concat(List.of("git", "status", "--porcelain"), files), ROOT, Duration.ofSeconds(10)).isBlank() ? "" : "-dirty");
         } catch (Exception notGit) { return null; }
+    }
+
+    static <T extends Comparable<? super T>> T median(List<T> xs) { return xs.stream().sorted().toList().get(xs.size() / 2); }
+
+    static String now() { return Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString(); }
+
+    /** Writes the record to each file; the first as the user would type it. */
+    static Path write(Object record, Path... files) throws java.io.IOException {
+        for (Path f : files) Result.JSON.writeValue(f.toFile(), record);
+        return files[0].startsWith(ROOT) ? ROOT.relativize(files[0]) : files[0];
     }
 
     @SafeVarargs
