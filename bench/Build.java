@@ -79,10 +79,7 @@ final class Build {
         return dir.resolve("target/release");
     }
 
-    /**
-     * Sizes of build/images/*.tar, or with {@code build} of images {@code jbang deploy.java images} builds into scratch
-     * (the checkout's build/ is left alone).
-     */
+    /** Sizes of build/images/*.tar; with build, of the images `jbang deploy.java images` builds into scratch (build/ left alone). */
     static Images images(Path root, boolean build, String base, Path scratch) throws Exception {
         Path dir = build ? scratch.resolve("images") : root.resolve("build/images");
         if (build) {

@@ -125,10 +125,8 @@ record Wrk(Path exe, Path script, int threads, String version) {
         return new Wrk(exe, Files.writeString(scratch.resolve("report.lua"), REPORT), threads, version.replaceAll(" Copyright.*", ""));
     }
 
-    /**
-     * wrk -tT -cN -dDs (T never above N, as wrk requires; its default 2 s timeout), with the CPU each service it reached
-     * spent per request and the share of the machine's CPU that other work (neither those services nor wrk) took meanwhile.
-     */
+    /** wrk -tT -cN -dDs (T ≤ N, as wrk requires; its 2 s timeout), with the CPU per request of each service it reached and the
+     *  share of the machine's CPU that other work (neither those services nor wrk) took meanwhile. */
     Run run(String target, List<Svc> reached, List<Svc> all, int connections, int seconds, int run) throws IOException, InterruptedException {
         int t = Math.min(threads, connections);
         long[] ticks = Procs.cpuTicks();

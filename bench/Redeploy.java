@@ -3,11 +3,9 @@ import java.time.*;
 import java.util.*;
 import java.util.regex.*;
 
-/**
- * bench --redeploy: how long `up` takes to serve a one-line change to hello.java, shipped by `kind load` (the default)
- * and by --registry local, one way after the other on one kind cluster. The change is made in a scratch copy of the checkout; the
- * cluster (bench-redeploy) is deleted at the end. Each up's own step timings give the breakdown.
- */
+/** bench --redeploy: how long `up` takes to serve a one-line change to hello.java, shipped by `kind load` (the default), then by
+ *  --registry local, in a scratch copy of the checkout on a kind cluster of its own (bench-redeploy, deleted at the end); each
+ *  up's own step times break it down. */
 final class Redeploy {
     static final String CLUSTER = "bench-redeploy";
     /** " ✓ Loading images into x: … (6.8s)": what the step was, and its seconds. */

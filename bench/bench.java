@@ -4,7 +4,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.23.0
 //DEPS org.apache.commons:commons-compress:1.28.0
-//SOURCES Procs.java Build.java Results.java Report.java Redeploy.java
+//SOURCES Procs.java Build.java Results.java Redeploy.java
 
 import java.nio.file.*;
 import java.time.*;
@@ -57,7 +57,7 @@ class bench implements Callable<Integer> {
     public Integer call() throws Exception {
         if (compare != null) {
             for (Path p : compare) if (!Files.isRegularFile(p)) throw usage("no such results file: " + p);
-            Report.compare(compare.get(0), compare.get(1));
+            Result.compare(compare.get(0), compare.get(1));
             return 0;
         }
         var counts = Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--connections", Collections.min(connections));
@@ -105,7 +105,7 @@ class bench implements Callable<Integer> {
                 flags(pod, "hello"), pod.sources(), "127.0.0.1", servicesCommit());
         String now = now();
         var result = new Result(now, machine, settings, load, startup, memory, sizes, Result.targets(load, startup, memory, pod.limits(), sizes));
-        Report.print(result);
+        result.print();
         System.out.println("\nWrote " + write(result, out.resolve(now.replace(":", "-") + ".json"), out.resolve("latest.json"))
                 + " and latest.json beside it. Compare two runs: jbang bench/bench.java --compare A.json B.json");
         return 0;
