@@ -111,7 +111,8 @@ final class Build {
             for (var name : Result.JSON.readTree(archive.getInputStream(entries.get("manifest.json"))).get(0).get("Layers")) {
                 var layer = name.asText().endsWith(".tar.gz") ? entries.get(name.asText()) : null;
                 if (layer == null) throw new bench.Failure(tar + ": layer " + name.asText() + " is listed but not a .tar.gz in the archive");
-                layers.add(List.of(mib(layer.getSize()), mib(new GZIPInputStream(archive.getInputStream(layer)).transferTo(OutputStream.nullOutputStream()))));
+                long unpacked = new GZIPInputStream(archive.getInputStream(layer)).transferTo(OutputStream.nullOutputStream());
+                layers.add(List.of(mib(layer.getSize()), mib(unpacked)));
             }
         }
         return new Image(tar.getFileName().toString().replaceAll("\\.tar$", ""),

@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.file.*;
 import java.util.*;
 
-/** One benchmark run as bench/results/*.json holds it (Jackson, snake_case names, fields of older files since dropped skipped), its table and --compare. */
+/** One run as bench/results/*.json holds it (snake_case names; fields of older files since dropped skipped), its table, and --compare. */
 record Result(String timestamp, Machine machine, Settings settings, List<Run> load, Map<String, Startup> startup,
               Map<String, Memory> memory, Images images, List<Target> targets) {
     static final ObjectMapper JSON = JsonMapper.builder()
@@ -132,11 +132,11 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
             row(name + " CPU µs/req", l.serverCpuUsPerRequest(), o.serverCpuUsPerRequest());
             row(name + " other CPU %", l.otherCpuPercent(), o.otherCpuPercent());
         }
-        for (String k : List.of("java", "jbang")) {
-            if (x.startup().get(k) != null && y.startup().get(k) != null) row("start-up " + k + " ms", x.startup().get(k).medianMs(), y.startup().get(k).medianMs());
-        }
+        x.startup().forEach((k, v) -> {
+            if (y.startup().get(k) instanceof Startup w) row("start-up " + k + " ms", v.medianMs(), w.medianMs());
+        });
         x.memory().forEach((k, v) -> {
-            if (y.memory().get(k) != null) row(k + " idle RSS MiB", v.idleMib(), y.memory().get(k).idleMib());
+            if (y.memory().get(k) instanceof Memory w) row(k + " idle RSS MiB", v.idleMib(), w.idleMib());
         });
     }
 

@@ -60,7 +60,8 @@ class bench implements Callable<Integer> {
             Result.compare(compare.get(0), compare.get(1));
             return 0;
         }
-        var counts = Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat, "--connections", Collections.min(connections));
+        var counts = Map.of("--duration", duration, "--warmup", warmup, "--threads", threads, "--repeat", repeat,
+                "--connections", Collections.min(connections));
         for (var n : counts.entrySet()) if (n.getValue() < 1) throw usage(n.getKey() + " takes a positive whole number, not " + n.getValue());
         if (baseImage != null && !images && !redeploy) throw usage("--base-image goes with --images or --redeploy (it is the base of the images built)");
         if (nodeImage != null && !redeploy) throw usage("--node-image goes with --redeploy (it is kind's node image)");
@@ -193,7 +194,8 @@ class bench implements Callable<Integer> {
         var files = concat(List.of("--"), SERVICES.stream().map(s -> s + ".java").toList());
         try {
             String commit = Procs.check(concat(List.of("git", "log", "-1", "--format=%h"), files), ROOT, Duration.ofSeconds(10)).strip();
-            return commit + (Procs.check(concat(List.of("git", "status", "--porcelain"), files), ROOT, Duration.ofSeconds(10)).isBlank() ? "" : "-dirty");
+            boolean clean = Procs.check(concat(List.of("git", "status", "--porcelain"), files), ROOT, Duration.ofSeconds(10)).isBlank();
+            return clean ? commit : commit + "-dirty";
         } catch (Exception notGit) { return null; }
     }
 
