@@ -28,16 +28,16 @@ final class Redeploy {
             Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
         }
         bench.done("✓");
-        var up = new ArrayList<>(List.of("jbang", "deploy.java", "up", "--cluster", CLUSTER, "--port", "8097"));
-        if (nodeImage != null) up.addAll(List.of("--node-image", nodeImage));
-        if (baseImage != null) up.addAll(List.of("--base-image", baseImage));
+        var deployUp = new ArrayList<>(List.of("jbang", "deploy.java", "up", "--cluster", CLUSTER, "--port", "8097"));
+        if (nodeImage != null) deployUp.addAll(List.of("--node-image", nodeImage));
+        if (baseImage != null) deployUp.addAll(List.of("--base-image", baseImage));
         var ups = new ArrayList<Up>();
         try {
             // Way by way, so that each measured up changes hello alone: a first up that is not measured makes what the
             // later ones reuse (the cluster; the registry and its base layers) and moves every pod to that way's images.
             for (var args : List.of(List.<String>of(), List.of("--registry", "local"))) {
                 String way = args.isEmpty() ? "kind load" : String.join(" ", args);
-                var command = bench.concat(up, args);
+                var command = bench.concat(deployUp, args);
                 up(copy, command, "The first up, " + way + " (not measured)", null);
                 for (int i = 1; i <= changes; i++) {
                     Path hello = copy.resolve("hello.java"); // its answer, "Hello", becomes "Hello1", then "Hello2", ...
