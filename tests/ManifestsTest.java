@@ -112,14 +112,12 @@ class ManifestsTest extends Manifests {
                 assertEquals(Map.of("name", "tmp", "emptyDir", Map.of("sizeLimit", "16Mi")), list(spec.get("volumes")).get(0), where);
 
                 // Graceful rollout: the pod leaves the endpoints during preStop, then
-                // drains for SHUTDOWN_GRACE_SECONDS, all within the grace period. prod's
-                // nodes need seconds to drop a pod; dev's one node a second (E2eDevTest
-                // proves no request fails at that), which shortens the edit -> served loop.
+                // drains for SHUTDOWN_GRACE_SECONDS, all within the grace period.
                 var env = environment(objects, c);
-                int preStop = (Integer) at(c, "lifecycle.preStop.sleep.seconds"), least = profile.equals("prod") ? 3 : 1;
+                int preStop = (Integer) at(c, "lifecycle.preStop.sleep.seconds");
                 int drain = Integer.parseInt(env.get("SHUTDOWN_GRACE_SECONDS"));
                 int grace = (Integer) spec.get("terminationGracePeriodSeconds");
-                assertTrue(preStop >= least && grace > preStop + drain, where + preStop + " + " + drain + " < " + grace);
+                assertTrue(preStop >= 3 && grace > preStop + drain, where + preStop + " + " + drain + " < " + grace);
                 assertEquals("0.0.0.0", env.get("HOST"), where);
                 // JVM flags are stated once, in the image (JVM_FLAGS in deploy/Image.java; DeployImagesTest checks them).
                 assertFalse(env.containsKey("JAVA_TOOL_OPTIONS"), where + "JVM flags belong to the image: " + env);
