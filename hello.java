@@ -14,8 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
-/** Answers "Hello". Configured by the environment: HOST, PORT, VERSION, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG. */
+/** Answers "Hello". Configured by the environment: HOST, PORT, VERSION, SHUTDOWN_GRACE_SECONDS, SHUTDOWN_QUIET_MS, ACCESS_LOG. */
 class hello {
     static final String NAME = "hello";
     static final int DEFAULT_PORT = 3000;
@@ -40,12 +42,14 @@ class hello {
             STOPPING = bytes("shutting down"), NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
 
     static volatile boolean stopping;
+    static volatile long lastAnswer; // System.nanoTime() of the latest answer since SIGTERM
     static String versionHeader;
 
     public static void main(String[] args) throws IOException {
         InetAddress host = host();
         int port = number("PORT", DEFAULT_PORT, 0, 65535);
         int grace = number("SHUTDOWN_GRACE_SECONDS", 10, 0, 3600);
+        int quiet = number("SHUTDOWN_QUIET_MS", 0, 0, 600_000);
         String version = version();
         versionHeader = NAME + "=" + Objects.requireNonNullElse(version, "unversioned");
         boolean accessLog = "true".equalsIgnoreCase(System.getenv("ACCESS_LOG")); // off: a line per request costs ~10%
@@ -65,11 +69,7 @@ class hello {
         if (accessLog) context.getFilters().add(Filter.afterHandler("access log", hello::log));
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stopping = true;
-            server.stop(grace); // closes the listener, then waits ≤ grace for requests in flight
-            Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
-        }));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server, grace, quiet)));
         System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/ "
                 + (version == null ? "(unversioned: VERSION is not set)" : "(version " + version + ")"));
     }
@@ -104,6 +104,11 @@ class hello {
     /** The one way a response leaves: text with a charset, the request id echoed, the version, no body for HEAD. */
     static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
         var headers = exchange.getResponseHeaders();
+        if (stopping) {
+            String path = exchange.getRequestURI().getPath(); // the kubelet probes a terminating pod too: not traffic
+            if (!path.equals("/healthz") && !path.equals("/readyz")) lastAnswer = System.nanoTime();
+            headers.set("Connection", "close"); // its client asks again on a new connection: another pod, once balanced
+        }
         headers.set("Content-Type", "text/plain; charset=utf-8");
         headers.set("X-Version", versionHeader);
         String id = exchange.getRequestHeaders().getFirst("X-Request-Id");
@@ -121,6 +126,20 @@ class hello {
         System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
                 + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
+    }
+
+    /**
+     * SIGTERM: readiness turns 503, and whatever still arrives (from a load balancer that has not dropped this pod
+     * yet, or on a kept-alive connection) is answered, each answer closing its connection. Once no answer was due for
+     * SHUTDOWN_QUIET_MS (0: at once) the listener closes, and requests in flight get what is left of the grace.
+     */
+    static void stop(HttpServer server, int graceSeconds, int quietMillis) {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(graceSeconds), quiet = TimeUnit.MILLISECONDS.toNanos(quietMillis);
+        lastAnswer = System.nanoTime();
+        stopping = true;
+        for (long wait; (wait = Math.min(lastAnswer + quiet, end) - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
+        server.stop((int) Math.max(0, TimeUnit.NANOSECONDS.toSeconds(end - System.nanoTime())));
+        Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
     }
 
     /** VERSION: which code this is (deploy.java passes the image's content tag); unset when run from source. */

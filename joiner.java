@@ -37,7 +37,7 @@ import java.util.function.Supplier;
 
 /**
  * Answers "Hello World", joining what hello and world answer. Configured by the environment: HOST, PORT, VERSION,
- * HELLO_SERVICE, WORLD_SERVICE, UPSTREAM_TIMEOUT_MS, SHUTDOWN_GRACE_SECONDS, ACCESS_LOG.
+ * HELLO_SERVICE, WORLD_SERVICE, UPSTREAM_TIMEOUT_MS, SHUTDOWN_GRACE_SECONDS, SHUTDOWN_QUIET_MS, ACCESS_LOG.
  */
 class joiner {
     static final String NAME = "joiner";
@@ -79,6 +79,7 @@ class joiner {
             NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
 
     static volatile boolean stopping;
+    static volatile long lastAnswer; // System.nanoTime() of the latest answer since SIGTERM
     static Upstream hello, world;
     static int timeout;
     static String versionHeader;
@@ -87,6 +88,7 @@ class joiner {
         InetAddress host = host();
         int port = number("PORT", DEFAULT_PORT, 0, 65535);
         int grace = number("SHUTDOWN_GRACE_SECONDS", 10, 0, 3600);
+        int quiet = number("SHUTDOWN_QUIET_MS", 0, 0, 600_000);
         String version = version();
         versionHeader = NAME + "=" + Objects.requireNonNullElse(version, "unversioned");
         boolean accessLog = "true".equalsIgnoreCase(System.getenv("ACCESS_LOG")); // off: a line per request costs ~10%
@@ -116,11 +118,7 @@ class joiner {
                 world.closeIdle();
             }
         });
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stopping = true;
-            server.stop(grace); // closes the listener, then waits ≤ grace for requests in flight
-            Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
-        }));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server, grace, quiet)));
         System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/ "
                 + (version == null ? "(unversioned: VERSION is not set)" : "(version " + version + ")"));
     }
@@ -504,6 +502,11 @@ class joiner {
     /** The one way a response leaves: text with a charset, no body for HEAD. */
     static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
         var headers = exchange.getResponseHeaders();
+        if (stopping) {
+            String path = exchange.getRequestURI().getPath(); // the kubelet probes a terminating pod too: not traffic
+            if (!path.equals("/healthz") && !path.equals("/readyz")) lastAnswer = System.nanoTime();
+            headers.set("Connection", "close"); // its client asks again on a new connection: another pod, once balanced
+        }
         headers.set("Content-Type", "text/plain; charset=utf-8");
         if (exchange.getRequestMethod().equals("HEAD")) {
             headers.set("Content-Length", Integer.toString(body.length));
@@ -518,6 +521,20 @@ class joiner {
         System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
                 + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
+    }
+
+    /**
+     * SIGTERM: readiness turns 503, and whatever still arrives (from a load balancer that has not dropped this pod
+     * yet, or on a kept-alive connection) is answered, each answer closing its connection. Once no answer was due for
+     * SHUTDOWN_QUIET_MS (0: at once) the listener closes, and requests in flight get what is left of the grace.
+     */
+    static void stop(HttpServer server, int graceSeconds, int quietMillis) {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(graceSeconds), quiet = TimeUnit.MILLISECONDS.toNanos(quietMillis);
+        lastAnswer = System.nanoTime();
+        stopping = true;
+        for (long wait; (wait = Math.min(lastAnswer + quiet, end) - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
+        server.stop((int) Math.max(0, TimeUnit.NANOSECONDS.toSeconds(end - System.nanoTime())));
+        Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
     }
 
     /** VERSION: which code this is (deploy.java passes the image's content tag); unset when run from source. */

@@ -12,7 +12,7 @@ class ManifestsProfilesTest extends Manifests {
     static final List<String> SERVICES = Support.SERVICES;
 
     @Test
-    void profiles_differ_in_replicas_cpu_pull_policy_spread_and_disruption_budgets() {
+    void profiles_differ_in_replicas_cpu_pull_policy_pauses_spread_and_disruption_budgets() {
         var dev = overlay("dev");
         var prod = overlay("prod");
         for (String s : SERVICES) {
@@ -24,6 +24,11 @@ class ManifestsProfilesTest extends Manifests {
             assertEquals("200m", at(container(p), "resources.requests.cpu"), s);
             assertEquals("Never", container(d).get("imagePullPolicy"), s + ": dev images come only from kind load");
             assertEquals("IfNotPresent", container(p).get("imagePullPolicy"), s);
+            // dev's edit -> served loop: an old pod goes sooner and a new one is seen ready sooner.
+            assertEquals(1, at(container(d), "lifecycle.preStop.sleep.seconds"), s);
+            assertEquals(5, at(container(p), "lifecycle.preStop.sleep.seconds"), s);
+            assertEquals(1, at(container(d), "readinessProbe.periodSeconds"), s);
+            assertEquals(2, at(container(p), "readinessProbe.periodSeconds"), s);
             assertNull(at(d, "spec.template.spec.topologySpreadConstraints"), s);
             assertEquals(List.of(Map.of("maxSkew", 1, "topologyKey", "kubernetes.io/hostname",
                             "whenUnsatisfiable", "ScheduleAnyway",
@@ -43,6 +48,8 @@ class ManifestsProfilesTest extends Manifests {
                 map(at(x, "spec.template.spec")).remove("topologySpreadConstraints");
                 container(x).remove("imagePullPolicy");
                 map(at(container(x), "resources.requests")).remove("cpu");
+                map(at(container(x), "lifecycle.preStop")).remove("sleep");
+                map(at(container(x), "readinessProbe")).remove("periodSeconds");
                 container(x).remove("envFrom"); // the ConfigMap's name carries a hash of its content: compared below
             }
             assertEquals(dc, pc, s + ": profiles must differ only by their patches");

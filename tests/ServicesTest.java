@@ -86,6 +86,7 @@ class ServicesTest {
         "world, PORT, 70000",
         "hello, PORT, -1",
         "hello, SHUTDOWN_GRACE_SECONDS, soon",
+        "world, SHUTDOWN_QUIET_MS, 1s",
         "world, HOST, no-such-host.invalid",
         "joiner, PORT, 3.5",
         "joiner, HELLO_SERVICE, hello",
@@ -149,6 +150,38 @@ class ServicesTest {
             assertEquals("Hello World", r.body());
             assertTrue(joiner.process.waitFor(Upstreams.PATIENCE.toSeconds(), TimeUnit.SECONDS), "joiner stops once the request is done");
             assertEquals(0, joiner.process.exitValue());
+        }
+    }
+
+    /**
+     * A pod's load balancers (kube-proxy, the ingress controller, joiner's kept connections) take a moment to drop it:
+     * with SHUTDOWN_QUIET_MS, what still comes after SIGTERM is answered, each answer closing its connection, and the
+     * service stops only once nothing came for that long.
+     */
+    @ParameterizedTest(name = "{0} with SHUTDOWN_QUIET_MS answers what comes after SIGTERM, closing each connection, then stops", quoteTextArguments = false)
+    @ValueSource(strings = {"hello", "joiner"})
+    void with_a_quiet_period_sigterm_keeps_answering_while_requests_come_then_stops(String name) throws Exception {
+        var env = Map.of("SHUTDOWN_QUIET_MS", "1500", "SHUTDOWN_GRACE_SECONDS", "600");
+        try (var hello = new Upstreams.Fake("Hello"); var world = new Upstreams.Fake("World");
+             var s = name.equals("joiner") ? Upstreams.joiner(hello.hostPort(), world.hostPort(), env)
+                     : Support.Service.start(name, Map.of("PORT", "0", "SHUTDOWN_QUIET_MS", "1500", "SHUTDOWN_GRACE_SECONDS", "600"));
+             var kept = new Socket(s.url.getHost(), s.url.getPort())) {
+            String body = name.equals("joiner") ? "Hello World" : "Hello";
+            kept.setSoTimeout((int) Upstreams.PATIENCE.toMillis());
+            assertEquals("200 " + body, ask(kept, "/"), "a kept-alive connection, opened before SIGTERM");
+
+            s.process.destroy(); // SIGTERM
+            assertTrue(Upstreams.eventually(() -> once(s.url, "/readyz").startsWith("503 shutting down")), "readiness turns 503");
+            assertEquals("200 " + body + " (then closed)", askAndSeeClosed(kept, "/"), "the kept connection: answered once more, then closed");
+            // New connections, as from a load balancer that still sends here: each answered, for twice the quiet period.
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3000);
+            for (int n = 0; System.nanoTime() < until; n++) {
+                assertEquals("200 " + body + " (then closed)", once(s.url, "/"), "request " + n + " after SIGTERM");
+                Thread.sleep(300);
+            }
+            assertTrue(s.process.isAlive(), "requests kept coming: still serving");
+            assertTrue(s.process.waitFor(Upstreams.PATIENCE.toSeconds(), TimeUnit.SECONDS), name + " stops once nothing comes");
+            assertEquals(0, s.process.exitValue());
         }
     }
 
@@ -239,6 +272,21 @@ class ServicesTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** One GET on a new connection; returns "status body (then closed)" when the server closed it after answering. */
+    static String once(URI url, String path) {
+        try (var socket = new Socket(url.getHost(), url.getPort())) {
+            socket.setSoTimeout((int) Upstreams.PATIENCE.toMillis());
+            return askAndSeeClosed(socket, path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String askAndSeeClosed(Socket socket, String path) throws IOException {
+        String answer = ask(socket, path);
+        return socket.getInputStream().read() < 0 ? answer + " (then closed)" : answer + " (then more)";
     }
 
     static boolean refused(URI url) {
