@@ -2,6 +2,9 @@
 //DESCRIPTION Builds hello, world and joiner into images with Jib, runs them on a local kind cluster behind an ingress, and proves that http://localhost/ answers Hello World.
 //JAVA 25+
 //DEPS com.google.cloud.tools:jib-core:0.28.1
+// SlimArchive reads and writes tars and JSON with what jib-core brings, at its versions:
+//DEPS org.apache.commons:commons-compress:1.26.0
+//DEPS com.fasterxml.jackson.core:jackson-databind:2.15.2
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.yaml:snakeyaml:2.5
 //SOURCES deploy/*.java

@@ -48,7 +48,11 @@ record Kind(String name, String engine) {
 
     /** The worker nodes, as kind names them: NAME-worker, NAME-worker2, ... */
     List<String> workers() {
-        return nodes().stream().filter(n -> n.matches(Pattern.quote(name) + "-worker\\d*")).toList();
+        return workers(nodes());
+    }
+
+    List<String> workers(List<String> nodes) {
+        return nodes.stream().filter(n -> n.matches(Pattern.quote(name) + "-worker\\d*")).toList();
     }
 
     /**
@@ -146,27 +150,61 @@ record Kind(String name, String engine) {
     /**
      * Loads only what some node lacks, asking each node's containerd (crictl) for the exact tag; the
      * kubelet's own list in the node status would do too, but it stops at 50 images. Where there are workers,
-     * only they get the images: the app's pods never run on the control plane, which keeps its taint.
+     * only they get the images: the app's pods never run on the control plane, which keeps its taint. What kind
+     * load streams leaves out the layers every node has (the Java base, once one image is there): see SlimArchive.
      */
-    String load(List<Image> images) {
+    String load(List<Image> images) throws IOException {
         var present = new ArrayList<String>();
         var loaded = new ArrayList<String>();
-        var workers = workers();
-        var nodes = workers.isEmpty() ? nodes() : workers;
+        var all = nodes();
+        var nodes = workers(all).isEmpty() ? all : workers(all);
         var onNodes = nodes.stream().map(this::imagesOn).toList();
+        Set<String> blobs = null;
+        long sent = 0, of = 0;
         for (Image image : images) {
             // What `kind load` names hello:tag inside containerd.
             String ref = "docker.io/library/" + image.ref();
             if (onNodes.stream().allMatch(refs -> refs.contains(ref))) {
                 present.add(image.name());
-            } else {
-                run(Duration.ofMinutes(5), "load", "image-archive", image.tar().toString(), "--name", name, "--nodes", String.join(",", nodes))
-                        .orFail("kind load image-archive " + image.tar().getFileName());
-                loaded.add(image.name());
+                continue;
             }
+            if (blobs == null) blobs = blobsOnAll(nodes);
+            var slim = loadSlim(image, nodes, blobs, false);
+            if (slim == null) slim = loadSlim(image, nodes, Set.of(), true); // a blob gone from a node meanwhile: send them all
+            sent += slim.bytes();
+            of += slim.of();
+            loaded.add(image.name());
         }
         if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
-        return "loaded " + String.join(", ", loaded) + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
+        String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (nodes.size() > 1 ? "s" : "");
+        return "loaded " + String.join(", ", loaded) + " (" + moved + ")" + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
+    }
+
+    /** kind load of what the nodes lack of an image; null when it failed and it is not the last try. */
+    SlimArchive.Sent loadSlim(Image image, List<String> nodes, Set<String> present, boolean last) throws IOException {
+        Path slim = image.tar().resolveSibling(image.name() + ".slim.tar");
+        try {
+            var sent = SlimArchive.write(image.tar(), image.ref(), present, slim);
+            var ran = run(Duration.ofMinutes(5), "load", "image-archive", slim.toString(), "--name", name, "--nodes", String.join(",", nodes));
+            if (ran.exit() != 0 && !last) return null;
+            ran.orFail("kind load image-archive " + image.tar().getFileName() + " (as " + slim.getFileName() + ")");
+            return sent;
+        } finally {
+            Files.deleteIfExists(slim);
+        }
+    }
+
+    /** The blobs (layers, configs) every node's containerd holds; none when one cannot say, so that all are sent. */
+    Set<String> blobsOnAll(List<String> nodes) {
+        Set<String> common = null;
+        for (String node : nodes) {
+            var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "ctr", "--namespace=k8s.io", "content", "ls", "--quiet"));
+            if (ran.exit() != 0) return Set.of();
+            var here = new HashSet<>(ran.out().lines().map(String::strip).filter(l -> l.startsWith("sha256:")).toList());
+            if (common == null) common = here;
+            else common.retainAll(here);
+        }
+        return common == null ? Set.of() : common;
     }
 
     @SuppressWarnings("unchecked")

@@ -27,8 +27,9 @@ class DeployPlanTest extends Fakes.Plan {
                 "kind get clusters",
                 "kind create cluster --name hello-world --config " + root + "/build/kind/hello-world.yaml --wait 120s --image lab/node:v1",
                 "kind get nodes --name hello-world",
-                "docker exec hello-world-control-plane crictl images -o json"));
-        for (String s : SERVICES) expected.add("kind load image-archive " + root + "/build/images/" + s + ".tar --name hello-world");
+                "docker exec hello-world-control-plane crictl images -o json",
+                "docker exec hello-world-control-plane ctr --namespace=k8s.io content ls --quiet"));
+        for (String s : SERVICES) expected.add("kind load image-archive " + root + "/build/images/" + s + ".slim.tar --name hello-world");
         expected.addAll(List.of(
                 "kubectl --context kind-hello-world apply -k " + root + "/manifests/ingress",
                 "kubectl --context kind-hello-world -n traefik rollout status deployment/traefik --timeout=",
@@ -91,7 +92,7 @@ class DeployPlanTest extends Fakes.Plan {
         }
         assertFalse(calls().contains("docker exec hello-world-control-plane crictl images -o json"), calls().toString());
         for (String s : SERVICES) {
-            assertTrue(calls().contains("kind load image-archive " + Support.ROOT + "/build/images/" + s + ".tar --name hello-world"
+            assertTrue(calls().contains("kind load image-archive " + Support.ROOT + "/build/images/" + s + ".slim.tar --name hello-world"
                     + " --nodes hello-world-worker,hello-world-worker2"), calls().toString());
         }
         assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/prod --server-side --force-conflicts -o yaml"), calls().toString());

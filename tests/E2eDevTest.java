@@ -72,6 +72,8 @@ class E2eDevTest {
         System.out.printf("    e2e: up after an edit of hello.java took %.1fs%n", seconds(t));
         assertEquals(0, edited.exit(), edited.both());
         assertTrue(edited.out().contains("Howdy World is served at " + URL), edited.out());
+        // Only hello's own layer travels: the Java base is on the node since the first up (SlimArchive).
+        assertTrue(edited.err().matches("(?s).*loaded hello \\([0-9.]+ kB sent, [0-9.]+ MB already on the node\\).*"), edited.err());
         // Right as up returns, with no wait: no old pod is left to answer.
         var answers = new ArrayList<String>();
         for (int i = 0; i < 20; i++) answers.add(Support.get(URL).body().strip());

@@ -68,7 +68,9 @@ class Fakes {
                 done
                 grep -o 'hostPort: [0-9]*' "$s/kind-config.yaml" | cut -d' ' -f2 > "$s/host-port" ;;
               "load image-archive")
-                tar -xOf "$3" manifest.json | grep -o '"RepoTags":\\["[^"]*' | sed 's/.*\\["/docker.io\\/library\\//' >> "$s/node-images" ;;
+                # An OCI layout, as deploy.java's SlimArchive writes it: the name is in index.json, the blobs beside it.
+                tar -xOf "$3" index.json | grep -o '"io.containerd.image.name":"[^"]*' | sed 's/.*:"//' >> "$s/node-images"
+                tar -tf "$3" | grep '^blobs/sha256/' | sed 's|blobs/sha256/|sha256:|' >> "$s/node-blobs" ;;
               "delete cluster") grep -vx "$(arg --name "$@")" "$s/clusters" > "$s/clusters.new"; mv "$s/clusters.new" "$s/clusters" ;;
               *) echo "fake kind: unexpected: $*" >&2; exit 64 ;;
             esac
@@ -200,10 +202,14 @@ class Fakes {
                   port) echo "127.0.0.1:$(cat "$s/host-port")" ;;
                   inspect) if [ -e "$s/node-stopped" ]; then echo false; else echo true; fi ;;
                   exec)
-                    printf '{"images": ['
-                    sep=
-                    while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
-                    printf ']}\\n' ;;
+                    case "$*" in
+                      *" ctr --namespace=k8s.io content ls --quiet") cat "$s/node-blobs" 2>/dev/null || true ;;
+                      *)
+                        printf '{"images": ['
+                        sep=
+                        while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
+                        printf ']}\\n' ;;
+                    esac ;;
                   *) echo "fake docker: unexpected: $*" >&2; exit 64 ;;
                 esac
                 """;

@@ -12,7 +12,7 @@ class ManifestsProfilesTest extends Manifests {
     static final List<String> SERVICES = Support.SERVICES;
 
     @Test
-    void profiles_differ_in_replicas_cpu_pull_policy_pauses_spread_and_disruption_budgets() {
+    void profiles_differ_in_replicas_cpu_pull_policy_pauses_probes_spread_and_disruption_budgets() {
         var dev = overlay("dev");
         var prod = overlay("prod");
         for (String s : SERVICES) {
@@ -29,6 +29,12 @@ class ManifestsProfilesTest extends Manifests {
             assertEquals(5, at(container(p), "lifecycle.preStop.sleep.seconds"), s);
             assertEquals(1, at(container(d), "readinessProbe.periodSeconds"), s);
             assertEquals(2, at(container(p), "readinessProbe.periodSeconds"), s);
+            assertNull(container(d).get("startupProbe"), s + ": dev probes readiness from the start");
+            assertEquals(Map.of("path", "/healthz", "port", "http"), at(container(p), "startupProbe.httpGet"), s);
+            // Without a startup probe, liveness alone bounds a start: it must allow as long as prod's startup probe.
+            int liveness = (Integer) at(container(d), "livenessProbe.periodSeconds") * (Integer) at(container(d), "livenessProbe.failureThreshold");
+            int startup = (Integer) at(container(p), "startupProbe.periodSeconds") * (Integer) at(container(p), "startupProbe.failureThreshold");
+            assertTrue(liveness >= startup, s + ": liveness allows " + liveness + " s to start, prod's startup probe " + startup);
             assertNull(at(d, "spec.template.spec.topologySpreadConstraints"), s);
             assertEquals(List.of(Map.of("maxSkew", 1, "topologyKey", "kubernetes.io/hostname",
                             "whenUnsatisfiable", "ScheduleAnyway",
@@ -50,6 +56,7 @@ class ManifestsProfilesTest extends Manifests {
                 map(at(container(x), "resources.requests")).remove("cpu");
                 map(at(container(x), "lifecycle.preStop")).remove("sleep");
                 map(at(container(x), "readinessProbe")).remove("periodSeconds");
+                container(x).remove("startupProbe");
                 container(x).remove("envFrom"); // the ConfigMap's name carries a hash of its content: compared below
             }
             assertEquals(dc, pc, s + ": profiles must differ only by their patches");

@@ -4,9 +4,13 @@
 //DEPS org.junit.jupiter:junit-jupiter:6.1.3
 //DEPS org.junit.platform:junit-platform-launcher:6.1.3
 //DEPS org.yaml:snakeyaml:2.5
+// deploy.java's versions of what SlimArchive uses (with the codec its tar writer needs, there from Jib's HTTP client):
+//DEPS org.apache.commons:commons-compress:1.26.0
+//DEPS commons-codec:commons-codec:1.11
+//DEPS com.fasterxml.jackson.core:jackson-databind:2.15.2
 //SOURCES Support.java Lab.java Manifests.java Upstreams.java Fakes.java RegistryFakes.java FakeRegistry.java IngressLoad.java *Test.java
-// What unit tests check of deploy.java's parts (JDK only, so they compile here alone).
-//SOURCES ../deploy/Watch.java
+// What unit tests check of deploy.java's parts (they compile here alone: the JDK, and the libraries above).
+//SOURCES ../deploy/Watch.java ../deploy/SlimArchive.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
