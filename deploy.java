@@ -164,12 +164,15 @@ class deploy implements Callable<Integer> {
                 Step.run("Creating cluster " + kind.name() + " (waiting ≤ " + bound + " for its control plane)",
                         () -> Step.note(kind.create(root, profile.name(), port, nodeImage, timeout)));
             }
+            Kubectl kubectl = kind.kubectl();
+            // The ingress controller needs none of our images: it is applied, and waited for, while they load.
+            var ingress = Step.meanwhile(() -> {
+                kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout);
+                return Step.note(null);
+            });
             if (local != null) Step.run("Connecting the local registry to " + kind.name(), () -> Step.note(local.wire(kind, root)));
             else if (images != null) Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
-
-            Kubectl kubectl = kind.kubectl();
-            Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
-                    () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
+            Step.run("Installing the ingress controller (waiting ≤ " + bound + ")", ingress);
             Rollout.Proven proven = Rollout.applyAndProve(profile.name(), timeout, checkout, kubectl, images, pushes, () -> Http.ingress(port));
             return new Rollout.Served(checkout, kind, proven.url(), proven.deployed(), proven.answer());
         }
@@ -185,7 +188,10 @@ class deploy implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             Instant since = Instant.now().truncatedTo(ChronoUnit.SECONDS); // the logs of the pods this run starts
-            new DevLoop(this, deploy()).run(since);
+            Thread warm = DevLoop.warmUp(Checkout.find(), base.ref);
+            var served = deploy();
+            warm.join(Duration.ofMinutes(1));
+            new DevLoop(this, served).run(since);
             return OK;
         }
     }

@@ -51,21 +51,22 @@ final class DevLoop {
                             + " Ctrl+C stops watching (the cluster stays).%n%n",
                     served.answer().body(), served.url(), String.join(", ", sources.stream().map(Path::toString).toList()));
             logs.follow(since);
-            warmUp();
             while (true) cycle(watch.next());
         }
     }
 
     /**
-     * The first save would also pay for javac's and Jib's first use in this JVM (measured: a first build of 24 s
-     * where the next ones took 2-4 s, on a busy machine); a throwaway build, in the background, pays it now.
+     * The first save would also pay for javac's and Jib's first use in this JVM (measured: a first build of 10-24 s
+     * where the next ones took 1-4 s, on a busy machine); a throwaway build pays it while up's steps run, and dev
+     * watches once it is done (or after a minute), so that the first save is as quick as the next.
      */
-    void warmUp() {
-        Thread.ofVirtual().start(() -> {
+    static Thread warmUp(Checkout checkout, String base) {
+        Path root = checkout.root();
+        return Thread.ofVirtual().start(() -> {
             try {
                 Path dir = Files.createTempDirectory(Files.createDirectories(root.resolve("build")), "warm-up-");
                 String name = checkout.services().getFirst();
-                new Image(name, Image.defaultPort(root, name), "warm-up", dir.resolve(name + ".tar")).build(root, up.base.ref);
+                new Image(name, Image.defaultPort(root, name), "warm-up", dir.resolve(name + ".tar")).build(root, base);
                 Classes.delete(dir);
             } catch (Exception e) {
                 // only a warm-up: the save that needs a build will say what is wrong

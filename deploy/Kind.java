@@ -159,21 +159,23 @@ record Kind(String name, String engine) {
         var all = nodes();
         var nodes = workers(all).isEmpty() ? all : workers(all);
         var onNodes = nodes.stream().map(this::imagesOn).toList();
-        Set<String> blobs = null;
-        long sent = 0, of = 0;
         for (Image image : images) {
             // What `kind load` names hello:tag inside containerd.
             String ref = "docker.io/library/" + image.ref();
-            if (onNodes.stream().allMatch(refs -> refs.contains(ref))) {
-                present.add(image.name());
-                continue;
-            }
-            if (blobs == null) blobs = blobsOnAll(nodes);
+            (onNodes.stream().allMatch(refs -> refs.contains(ref)) ? present : loaded).add(image.name());
+        }
+        long sent = 0, of = 0;
+        Set<String> blobs = null;
+        SlimArchive.Sent last = null;
+        for (Image image : images) {
+            if (!loaded.contains(image.name())) continue;
+            // Asked again after an image went whole: the next ones share its base (on a new cluster).
+            if (blobs == null || last.bytes() == last.of()) blobs = blobsOnAll(nodes);
             var slim = loadSlim(image, nodes, blobs, false);
             if (slim == null) slim = loadSlim(image, nodes, Set.of(), true); // a blob gone from a node meanwhile: send them all
             sent += slim.bytes();
             of += slim.of();
-            loaded.add(image.name());
+            last = slim;
         }
         if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
         String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (nodes.size() > 1 ? "s" : "");
