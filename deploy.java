@@ -164,15 +164,12 @@ class deploy implements Callable<Integer> {
                 Step.run("Creating cluster " + kind.name() + " (waiting ≤ " + bound + " for its control plane)",
                         () -> Step.note(kind.create(root, profile.name(), port, nodeImage, timeout)));
             }
-            Kubectl kubectl = kind.kubectl();
-            // The ingress controller needs none of our images: it is applied, and waited for, while they load.
-            var ingress = Step.meanwhile(() -> {
-                kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout);
-                return Step.note(null);
-            });
             if (local != null) Step.run("Connecting the local registry to " + kind.name(), () -> Step.note(local.wire(kind, root)));
             else if (images != null) Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
-            Step.run("Installing the ingress controller (waiting ≤ " + bound + ")", ingress);
+
+            Kubectl kubectl = kind.kubectl();
+            Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
+                    () -> kubectl.applyAndWait(root.resolve("manifests/ingress"), timeout));
             Rollout.Proven proven = Rollout.applyAndProve(profile.name(), timeout, checkout, kubectl, images, pushes, () -> Http.ingress(port));
             return new Rollout.Served(checkout, kind, proven.url(), proven.deployed(), proven.answer());
         }

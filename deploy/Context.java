@@ -122,7 +122,7 @@ record Context(String name, URI url) {
      * Installs manifests/ingress-load-balancer (Traefik behind a LoadBalancer Service) unless the cluster already serves
      * the `traefik` IngressClass with a controller of its own (k3s does, say); one deploy.java installed is kept current.
      */
-    Step.Done<Void> ingressController(Path root, Duration timeout) throws IOException, InterruptedException {
+    Step.Done<Void> ingressController(Path root, Duration timeout) throws IOException {
         var found = kubectl().run(Duration.ofSeconds(30), "get", "ingressclass", "traefik", "--ignore-not-found",
                 "-o", "jsonpath={.spec.controller} {.metadata.labels.app\\.kubernetes\\.io/managed-by}").orFail("kubectl get ingressclass");
         String[] f = found.out().strip().split(" ");

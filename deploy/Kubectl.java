@@ -3,7 +3,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.yaml.snakeyaml.Yaml;
 
@@ -44,15 +43,14 @@ record Kubectl(String context) {
         return run(Duration.ofMinutes(2), args.toArray(String[]::new)).orFail("kubectl apply -k " + Step.shown(kustomization)).out();
     }
 
-    void applyAndWait(Path kustomization, Duration timeout) throws InterruptedException {
+    void applyAndWait(Path kustomization, Duration timeout) {
         rollout(Workload.in(apply(kustomization)), timeout);
     }
 
-    /** Waits for every rollout, side by side, under one deadline; on failure shows the unready pods' events and logs. */
-    void rollout(List<Workload> workloads, Duration timeout) throws InterruptedException {
+    /** Waits for every rollout under one deadline; on failure shows the unready pods' events and logs. */
+    void rollout(List<Workload> workloads, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        var waits = new ArrayList<Callable<Void>>();
-        for (Workload w : workloads) waits.add(() -> {
+        for (Workload w : workloads) {
             long left = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
             var ran = run(Duration.ofSeconds(left + 30), "-n", w.namespace(), "rollout", "status", w.kind() + "/" + w.name(),
                     "--timeout=" + left + "s");
@@ -60,9 +58,7 @@ record Kubectl(String context) {
                 throw new Failure(w.namespace() + "/" + w.name() + " did not roll out within " + Failure.format(timeout)
                         + " (its unready pods' events and logs are above)", ran.both() + "\n" + diagnose(w));
             }
-            return null;
-        });
-        Step.together(waits, "waiting for rollouts");
+        }
     }
 
     /** The unready pods' events and last log lines; with no pod at all, the namespace's warnings. */

@@ -6,7 +6,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -37,23 +36,6 @@ final class Step {
             }
         }
         return results;
-    }
-
-    /**
-     * A step's work started now, on a thread of its own, to be shown later with {@code run(title, later)}: its line
-     * then waits for what is left of it. (The ingress controller is applied while the images load.)
-     */
-    static <T> Callable<Done<T>> meanwhile(Callable<Done<T>> action) {
-        var future = new FutureTask<>(action);
-        Thread.ofVirtual().start(future);
-        return () -> {
-            try {
-                return future.get();
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof Exception cause) throw cause;
-                throw e;
-            }
-        };
     }
 
     /** Stack traces of failures, and no live step line (the commands are printed in between). */
