@@ -4,6 +4,7 @@ import com.google.cloud.tools.jib.api.LogEvent;
 import com.google.cloud.tools.jib.event.events.ProgressEvent;
 import java.io.IOException;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -126,11 +127,16 @@ record Push(String name, String tag, String reference, int pushed, int present, 
         var head = HttpRequest.newBuilder(manifest).method("HEAD", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(5))
                 .header("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json").build();
         try {
-            if (Http.CLIENT.send(head, HttpResponse.BodyHandlers.discarding()).statusCode() != 200) return null;
+            if (Registries.CLIENT.send(head, HttpResponse.BodyHandlers.discarding()).statusCode() != 200) return null;
         } catch (IOException e) {
             return null;
         }
         return new Push(image.name(), image.tag(), repository + "@" + f[1], 0, 0, 0, true);
+    }
+
+    /** Made on first use only: the JDK's HttpClient takes ~0.5 s to make (its TLS context). */
+    static final class Registries {
+        static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
     }
 
     /** "hello 2 blobs (5.9 kB); 5.9 kB sent (world, joiner up to date)" */
