@@ -96,6 +96,21 @@ class JoinerClientTest {
         }
     }
 
+    /** As when a pod is killed: its kept connection fails, and the first new one may still race its death. */
+    @Test
+    void a_kept_connection_that_fails_is_followed_by_a_first_call_on_new_connections_with_its_own_retry() {
+        try (var hello = new Upstreams.Raw(ex -> {
+                 if (ex.connection() == 1 && ex.nth() == 1 || ex.connection() == 3) ex.out().write(Upstreams.ok("Hello"));
+                 else throw new Upstreams.Reset();
+             });
+             var world = new Upstreams.Fake("World"); var joiner = Upstreams.joiner(hello.hostPort(), world.hostPort(), Map.of())) {
+            assertEquals("Hello World", Upstreams.get(joiner.url).body(), "on a new connection, kept after");
+            var r = Upstreams.get(joiner.url);
+            assertEquals(200, r.statusCode(), "the kept connection reset, then the first new one: " + r.body());
+            assertEquals(3, hello.connections.get(), "the kept one, a new one, and its one retry");
+        }
+    }
+
     @Test
     void an_upstream_restart_costs_no_failed_request() {
         try (var world = new Upstreams.Fake("World")) {
