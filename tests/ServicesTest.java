@@ -171,7 +171,9 @@ class ServicesTest {
             assertEquals("200 " + body, ask(kept, "/"), "a kept-alive connection, opened before SIGTERM");
 
             s.process.destroy(); // SIGTERM
-            assertTrue(Upstreams.eventually(() -> once(s.url, "/readyz").startsWith("503 shutting down")), "readiness turns 503");
+            // Once the shutdown began, every answer says it closes its connection (and, not being a probe, keeps it going).
+            assertTrue(Upstreams.eventually(() -> head(s.url, "/").contains("\r\nConnection: close\r\n")), "answers close their connections");
+            assertEquals("503 shutting down (then closed)", once(s.url, "/readyz"), "readiness turns 503");
             assertEquals("200 " + body + " (then closed)", askAndSeeClosed(kept, "/"), "the kept connection: answered once more, then closed");
             // New connections, as from a load balancer that still sends here: each answered, for twice the quiet period.
             long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3000);
@@ -279,6 +281,20 @@ class ServicesTest {
         try (var socket = new Socket(url.getHost(), url.getPort())) {
             socket.setSoTimeout((int) Upstreams.PATIENCE.toMillis());
             return askAndSeeClosed(socket, path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The head of one answer to a GET on a new connection, the connection closed by this end right after. */
+    static String head(URI url, String path) {
+        try (var socket = new Socket(url.getHost(), url.getPort())) {
+            socket.setSoTimeout((int) Upstreams.PATIENCE.toMillis());
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").getBytes(ISO_8859_1));
+            var head = new StringBuilder();
+            InputStream in = socket.getInputStream();
+            for (int c; !head.toString().endsWith("\r\n\r\n") && (c = in.read()) >= 0; ) head.append((char) c);
+            return head.toString();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
