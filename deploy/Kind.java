@@ -186,7 +186,13 @@ record Kind(String name, String engine) {
     SlimArchive.Sent loadSlim(Image image, List<String> nodes, Set<String> present, boolean last) throws IOException {
         Path slim = image.tar().resolveSibling(image.name() + ".slim.tar");
         try {
-            var sent = SlimArchive.write(image.tar(), image.ref(), present, slim);
+            SlimArchive.Sent sent;
+            try {
+                sent = SlimArchive.write(image.tar(), image.ref(), present, slim);
+            } catch (IOException e) {
+                throw new Failure("cannot read the image archive " + Step.shown(image.tar()) + ": " + e.getMessage()
+                        + " (delete build/images/ and run up again: the archives are rebuilt)");
+            }
             var ran = run(Duration.ofMinutes(5), "load", "image-archive", slim.toString(), "--name", name, "--nodes", String.join(",", nodes));
             if (ran.exit() != 0 && !last) return null;
             ran.orFail("kind load image-archive " + image.tar().getFileName() + " (as " + slim.getFileName() + ")");
