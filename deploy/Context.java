@@ -131,8 +131,9 @@ record Context(String name, URI url) {
         }
         Path dir = Kustomization.generate(root.resolve("build/kustomize/ingress"), "the ingress controller for --context",
                 root.resolve("manifests/ingress-load-balancer"), "");
-        kubectl().applyAndWait(dir, timeout);
-        return Step.note(f[0].isEmpty() ? "Traefik behind a LoadBalancer Service" : "deploy.java's Traefik, kept current");
+        String unchanged = kubectl().applyAndWait(root, dir, timeout);
+        return Step.note((f[0].isEmpty() ? "Traefik behind a LoadBalancer Service" : "deploy.java's Traefik, kept current")
+                + (unchanged == null ? "" : ", " + unchanged));
     }
 
     /** --url, or the address the app's Ingress publishes (its controller copies it from its LoadBalancer), waiting ≤ bound. */

@@ -94,7 +94,7 @@ final class DevLoop {
             List<Image> images = plan.rebuild().isEmpty() ? build.call() : timed(took, "build", build); // the kept archives: quick
             if (!plan.rebuild().isEmpty()) timed(took, "load", () -> served.kind().load(images));
             if (plan.ingress()) timed(took, "ingress", () -> {
-                kubectl.applyAndWait(root.resolve("manifests/ingress"), bound);
+                kubectl.applyAndWait(root, root.resolve("manifests/ingress"), bound);
                 return null;
             });
             if (plan.apply()) {

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.DumperOptions;
@@ -42,9 +43,13 @@ record Kind(String name, String engine) {
         return run(Duration.ofSeconds(30), "get", "clusters").orFail("kind get clusters").out().lines().anyMatch(name::equals);
     }
 
+    /** Its nodes, asked of kind once per run (up needs them four times): only create and delete change them, and forget them. */
     List<String> nodes() {
-        return run(Duration.ofSeconds(30), "get", "nodes", "--name", name).orFail("kind get nodes").out().lines().filter(l -> !l.isBlank()).toList();
+        return NODES.computeIfAbsent(name, n -> run(Duration.ofSeconds(30), "get", "nodes", "--name", n).orFail("kind get nodes").out()
+                .lines().filter(l -> !l.isBlank()).toList());
     }
+
+    static final Map<String, List<String>> NODES = new ConcurrentHashMap<>();
 
     /** The worker nodes, as kind names them: NAME-worker, NAME-worker2, ... */
     List<String> workers() {
@@ -114,12 +119,21 @@ record Kind(String name, String engine) {
         var args = new ArrayList<>(List.of("create", "cluster", "--name", name, "--config", effective.toString(),
                 "--wait", timeout.toSeconds() + "s"));
         if (nodeImage != null) args.addAll(List.of("--image", nodeImage));
-        run(timeout.plusMinutes(5), args.toArray(String[]::new)).orFail("kind create cluster");
+        NODES.remove(name);
+        try {
+            run(timeout.plusMinutes(5), args.toArray(String[]::new)).orFail("kind create cluster");
+        } finally {
+            NODES.remove(name);
+        }
         return shape(workers(source)) + (nodeImage == null ? "" : ", node image " + nodeImage);
     }
 
     void delete() {
-        run(Duration.ofMinutes(3), "delete", "cluster", "--name", name).orFail("kind delete cluster");
+        try {
+            run(Duration.ofMinutes(3), "delete", "cluster", "--name", name).orFail("kind delete cluster");
+        } finally {
+            NODES.remove(name);
+        }
     }
 
     /** The host port mapped to the node's port 80, where the ingress controller listens. */

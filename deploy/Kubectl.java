@@ -1,3 +1,4 @@
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,14 +44,35 @@ record Kubectl(String context) {
         return run(Duration.ofMinutes(2), args.toArray(String[]::new)).orFail("kubectl apply -k " + Step.shown(kustomization)).out();
     }
 
-    void applyAndWait(Path kustomization, Duration timeout) {
-        rollout(Workload.in(apply(kustomization)), timeout);
+    /** What apply answered; or, when the last apply of the same inputs left every object as it is ({@link LastApply}), what get answers. */
+    record Applied(String yaml, boolean unchanged) {}
+
+    /** Applies a kustomization of the checkout at root, unless that would change nothing ({@link LastApply}). */
+    Applied applyChanged(Path root, Path kustomization, boolean validate) throws IOException {
+        var last = LastApply.of(root, context, kustomization);
+        String now = last.unchanged(this);
+        if (now != null) return new Applied(now, true);
+        String applied = apply(kustomization, validate);
+        last.record(applied);
+        return new Applied(applied, false);
     }
 
-    /** Waits for every rollout under one deadline; on failure shows the unready pods' events and logs. */
-    void rollout(List<Workload> workloads, Duration timeout) {
+    /** Applies (unless unchanged) and waits for the rollouts: what the ✓ line says, or null. */
+    String applyAndWait(Path root, Path kustomization, Duration timeout) throws IOException {
+        Applied applied = applyChanged(root, kustomization, true);
+        rollout(Workload.in(applied.yaml()), timeout);
+        return applied.unchanged() ? LastApply.UNCHANGED : null;
+    }
+
+    /**
+     * Waits for every rollout under one deadline; on failure shows the unready pods' events and logs. A Deployment
+     * that apply (or get) answered rolled out already needs no kubectl: it says which (null: none).
+     */
+    String rollout(List<Workload> workloads, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        var settled = workloads.stream().filter(Workload::settled).map(Workload::name).toList();
         for (Workload w : workloads) {
+            if (w.settled()) continue;
             long left = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
             var ran = run(Duration.ofSeconds(left + 30), "-n", w.namespace(), "rollout", "status", w.kind() + "/" + w.name(),
                     "--timeout=" + left + "s");
@@ -59,6 +81,8 @@ record Kubectl(String context) {
                         + " (its unready pods' events and logs are above)", ran.both() + "\n" + diagnose(w));
             }
         }
+        return settled.isEmpty() ? null : settled.size() == workloads.size() ? "rolled out already"
+                : String.join(", ", settled) + " rolled out already";
     }
 
     /** The unready pods' events and last log lines; with no pod at all, the namespace's warnings. */

@@ -43,7 +43,7 @@ final class Rollout {
         List<Workload> workloads = Step.run("Applying the " + profile + " profile (build/kustomize/" + profile + ")",
                 () -> applyProfile(profile, root, kubectl, images, pushes, true));
         Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
-                () -> kubectl.rollout(workloads, timeout));
+                () -> Step.note(kubectl.rollout(workloads, timeout)));
         Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
                 () -> Step.note(kubectl.awaitOldPodsGone(workloads, timeout)));
         URI url = where.call();
@@ -59,9 +59,10 @@ final class Rollout {
                                                   boolean validate) throws IOException {
         Path kustomization = pushes != null ? Kustomization.writePulled(root, profile, Push.references(pushes))
                 : Kustomization.write(root, profile, Image.tags(images));
-        String applied = kubectl.apply(kustomization, validate);
+        Kubectl.Applied applied = kubectl.applyChanged(root, kustomization, validate);
         Path record = kustomization.resolve("applied.yaml");
-        Files.writeString(record, applied);
-        return new Step.Done<>(Workload.in(applied), Workload.summary(applied) + " (as applied: " + root.relativize(record) + ")");
+        if (!applied.unchanged()) Files.writeString(record, applied.yaml());
+        return new Step.Done<>(Workload.in(applied.yaml()), Workload.summary(applied.yaml()) + (applied.unchanged() ? ", " + LastApply.UNCHANGED : "")
+                + " (as applied: " + root.relativize(record) + ")");
     }
 }

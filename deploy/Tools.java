@@ -1,6 +1,10 @@
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.tools.ToolProvider;
@@ -18,6 +22,10 @@ record Tools(String engine) {
     /** @param lacking what the checkout lacks (Checkout.lacks), reported with the tools' problems */
     static Step.Done<Tools> check(List<String> lacking, Need... needs) {
         var wanted = List.of(needs);
+        // Side by side: each takes ~0.1 s, and one after another they were most of this step.
+        if (wanted.contains(Need.ENGINE)) start(DOCKER_VERSION);
+        if (wanted.contains(Need.KIND)) start(KIND_VERSION);
+        if (wanted.contains(Need.KUBECTL)) start(KUBECTL_VERSION);
         var problems = new ArrayList<String>();
         var found = new ArrayList<String>();
         found.add("java " + Runtime.version().feature() + "." + Runtime.version().interim() + "." + Runtime.version().update());
@@ -26,14 +34,14 @@ record Tools(String engine) {
         }
         String engine = wanted.contains(Need.ENGINE) ? engine(problems, found) : null;
         if (wanted.contains(Need.KIND)) {
-            String kind = version(problems, found, "kind", List.of("kind", "version"), "kind (v\\S+)",
+            String kind = version(problems, found, "kind", KIND_VERSION, "kind (v\\S+)",
                     "kind is not on PATH: install it (" + KIND_INSTALL + ")");
             if (kind != null && older(kind, KIND_OLDEST)) {
                 problems.add("kind " + kind + " is older than " + KIND_OLDEST + ", the oldest kind this project is tested with"
                         + " (README: tested versions): upgrade it (" + KIND_INSTALL + ")");
             }
         }
-        if (wanted.contains(Need.KUBECTL)) version(problems, found, "kubectl", List.of("kubectl", "version", "--client"), "Client Version: (v\\S+)",
+        if (wanted.contains(Need.KUBECTL)) version(problems, found, "kubectl", KUBECTL_VERSION, "Client Version: (v\\S+)",
                 "kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)");
         problems.addAll(lacking);
         if (!problems.isEmpty()) throw new Failure(String.join("\nERROR: ", problems));
@@ -45,9 +53,7 @@ record Tools(String engine) {
         for (String candidate : List.of("docker", "podman")) {
             if (Proc.which(candidate) == null) continue;
             // Both answer only when their engine does (Docker's daemon, Podman's service or machine).
-            var v = Proc.run(Duration.ofSeconds(30), candidate.equals("docker")
-                    ? List.of("docker", "version", "--format", "{{.Server.Version}}")
-                    : List.of("podman", "info", "--format", "{{.Version.Version}}"));
+            var v = ask(candidate.equals("docker") ? DOCKER_VERSION : List.of("podman", "info", "--format", "{{.Version.Version}}"));
             if (v.exit() == 0 && !v.out().isBlank()) {
                 found.add(candidate + " " + v.out().strip());
                 return candidate;
@@ -67,7 +73,7 @@ record Tools(String engine) {
             problems.add(missing);
             return null;
         }
-        var v = Proc.run(Duration.ofSeconds(30), command);
+        var v = ask(command);
         Matcher m = Pattern.compile(pattern).matcher(v.out());
         if (v.exit() != 0) {
             problems.add("`" + String.join(" ", command) + "` failed (exit " + v.exit() + "): " + v.both().strip());
@@ -76,6 +82,27 @@ record Tools(String engine) {
         String version = m.find() ? m.group(1) : null;
         found.add(tool + " " + (version != null ? version : "(version unknown)"));
         return version;
+    }
+
+    static final List<String> DOCKER_VERSION = List.of("docker", "version", "--format", "{{.Server.Version}}"),
+            KIND_VERSION = List.of("kind", "version"), KUBECTL_VERSION = List.of("kubectl", "version", "--client");
+    static final Map<List<String>, CompletableFuture<Proc.Ran>> STARTED = new ConcurrentHashMap<>();
+
+    /** Starts a command whose tool is on PATH, for {@link #ask} to take its answer (-v: one after another, each shown with its output). */
+    static void start(List<String> command) {
+        if (Proc.verbose || Proc.which(command.getFirst()) == null) return;
+        STARTED.put(command, CompletableFuture.supplyAsync(() -> Proc.run(Duration.ofSeconds(30), command), Thread::startVirtualThread));
+    }
+
+    /** What a command answers: the one started before, else run now. */
+    static Proc.Ran ask(List<String> command) {
+        var started = STARTED.remove(command);
+        if (started == null) return Proc.run(Duration.ofSeconds(30), command);
+        try {
+            return started.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
     }
 
     /** Whether vA.B.C (a suffix such as -alpha aside) is below vX.Y.Z; an unreadable version is not judged. */

@@ -5,8 +5,12 @@ import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.Yaml;
 
-/** A Deployment (or DaemonSet, StatefulSet) in applied YAML: what to wait for, and how to find its pods. */
-record Workload(String kind, String namespace, String name, String selector) {
+/**
+ * A Deployment (or DaemonSet, StatefulSet) in applied YAML: what to wait for, and how to find its pods.
+ *
+ * @param settled the object as answered was a Deployment already rolled out: nothing to wait for
+ */
+record Workload(String kind, String namespace, String name, String selector, boolean settled) {
     static final Set<String> KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
 
     /** The objects of kubectl apply -o yaml, which answers a List of what it applied. */
@@ -41,8 +45,31 @@ record Workload(String kind, String namespace, String name, String selector) {
             var selector = new StringBuilder();
             labels.forEach((k, v) -> selector.append(selector.isEmpty() ? "" : ",").append(k).append('=').append(v));
             found.add(new Workload(((String) m.get("kind")).toLowerCase(), (String) meta.getOrDefault("namespace", "default"),
-                    (String) meta.get("name"), selector.toString()));
+                    (String) meta.get("name"), selector.toString(), settled((Map<String, Object>) m)));
         }
         return found;
+    }
+
+    /**
+     * Whether a Deployment as the API server answered it has rolled out, by kubectl rollout status's own test: its
+     * controller saw this generation, and every replica wanted is updated and available, with no old one left. An
+     * unchanged Deployment is (up skips its kubectl rollout status); a changed one is not, until its controller acts.
+     */
+    @SuppressWarnings("unchecked")
+    static boolean settled(Map<String, Object> object) {
+        if (!"Deployment".equals(object.get("kind")) || !(object.get("status") instanceof Map<?, ?> s)) return false;
+        var status = (Map<String, Object>) s;
+        var spec = (Map<String, Object>) object.get("spec");
+        long generation = number(((Map<String, Object>) object.get("metadata")).get("generation"));
+        long wanted = spec.get("replicas") == null ? 1 : number(spec.get("replicas"));
+        long updated = number(status.get("updatedReplicas")), available = number(status.get("availableReplicas"));
+        boolean stuck = status.get("conditions") instanceof List<?> conditions && conditions.stream()
+                .anyMatch(c -> c instanceof Map<?, ?> m && "ProgressDeadlineExceeded".equals(m.get("reason")));
+        return generation > 0 && number(status.get("observedGeneration")) >= generation && !stuck
+                && updated >= wanted && number(status.get("replicas")) <= updated && available >= updated;
+    }
+
+    static long number(Object value) {
+        return value instanceof Number n ? n.longValue() : 0;
     }
 }

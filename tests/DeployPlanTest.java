@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -21,9 +22,13 @@ class DeployPlanTest extends Fakes.Plan {
         assertEquals(0, r.exit(), r.both());
         List<String> calls = calls();
         String root = Support.ROOT.toString();
+        // The tools' versions are asked side by side, in any order, before anything else.
+        int clusters = calls.indexOf("kind get clusters");
+        for (String version : List.of("docker version", "kind version", "kubectl version --client")) {
+            int at = calls.stream().filter(c -> c.startsWith(version)).findFirst().map(calls::indexOf).orElse(-1);
+            assertTrue(at >= 0 && at < clusters, version + " before kind get clusters: " + calls);
+        }
         var expected = new ArrayList<>(List.of(
-                "kind version",
-                "kubectl version --client",
                 "kind get clusters",
                 "kind create cluster --name hello-world --config " + root + "/build/kind/hello-world.yaml --wait 120s --image lab/node:v1",
                 "kind get nodes --name hello-world",
@@ -74,6 +79,42 @@ class DeployPlanTest extends Fakes.Plan {
         assertTrue(r.err().contains(" ✓ Reusing cluster hello-world"), r.err());
         assertTrue(r.err().contains("all " + SERVICES.size() + " already present on hello-world-control-plane"), r.err());
         assertTrue(r.err().contains("(" + String.join(", ", SERVICES) + " up to date)"), "unchanged images are not rebuilt:\n" + r.err());
+    }
+
+    /** Issue 11: a no-change up asks, in one get per kustomization, whether what it applied last is still as it left it. */
+    @Test
+    void a_run_with_nothing_changed_applies_nothing_and_waits_for_no_rollout() throws IOException {
+        Files.writeString(state.resolve("settled"), ""); // the fake API server answers Deployments rolled out
+        assertEquals(0, up().exit(), "first run");
+        assertTrue(calls().stream().noneMatch(c -> c.contains(" rollout status ")), "a rolled-out Deployment needs no kubectl to wait: " + calls());
+        Files.writeString(state.resolve("calls"), "");
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        List<String> calls = calls();
+        assertTrue(calls.stream().noneMatch(c -> c.contains(" apply ") || c.contains(" rollout status ")), "nothing applied, nothing awaited: " + calls);
+        assertTrue(calls.contains("kubectl --context kind-hello-world -n traefik get deployment.v1.apps/traefik -o json"), calls.toString());
+        var services = SERVICES.stream().map(s -> "deployment.v1.apps/" + s).toList();
+        assertTrue(calls.contains("kubectl --context kind-hello-world -n hello-world get " + String.join(" ", services) + " -o json"), calls.toString());
+        assertTrue(r.err().contains(" ✓ Installing the ingress controller (waiting ≤ 2m0s): unchanged since the last apply ("), r.err());
+        assertTrue(r.err().contains("3 Deployment, unchanged since the last apply (as applied: build/kustomize/dev/applied.yaml)"), r.err());
+        assertTrue(r.err().contains("to roll out: rolled out already"), r.err());
+
+        // Changed on the cluster since (kubectl scale, edit: a new generation): applied again.
+        Files.writeString(state.resolve("changed"), "");
+        Files.writeString(state.resolve("calls"), "");
+        assertEquals(0, up().exit());
+        assertTrue(calls().stream().filter(c -> c.contains(" apply -k ")).count() == 2, "both applied again: " + calls());
+        // Changed here (a manifest, or an image's tag: the record names other inputs): applied again, the cluster not asked.
+        Files.delete(state.resolve("changed"));
+        Path record = Support.ROOT.resolve("build/applied/kind-hello-world/build-kustomize-dev.yaml");
+        String text = Files.readString(record);
+        assertTrue(text.startsWith("# inputs: "), text);
+        Files.writeString(record, "# inputs: 0" + text.substring(text.indexOf('\n')));
+        Files.writeString(state.resolve("calls"), "");
+        assertEquals(0, up().exit());
+        assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/dev --server-side --force-conflicts -o yaml"), calls().toString());
+        assertTrue(calls().stream().noneMatch(c -> c.contains("-n hello-world get deployment")), calls().toString());
+        assertTrue(calls().stream().noneMatch(c -> c.contains(" apply -k " + Support.ROOT + "/manifests/ingress")), "the ingress controller is as it was: " + calls());
     }
 
     /** Issue 13: prod's cluster has two workers to spread over; the images go to all three nodes. */

@@ -50,6 +50,8 @@ class Fakes {
         try (var files = Files.list(state)) {
             for (Path f : files.toList()) Files.delete(f);
         }
+        // The fake API server's uids are this test's own: what up recorded of another's apply is never taken as current.
+        Files.writeString(state.resolve("uid"), Long.toString(System.nanoTime()));
     }
 
     static final String KIND = """
@@ -215,8 +217,17 @@ class Fakes {
                 """;
 
         static final String KUBECTL = """
-                deployment() { printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: %s\\n  namespace: %s\\nspec:\\n  selector:\\n    matchLabels:\\n      app.kubernetes.io/name: %s\\n---\\n' "$1" "$2" "$1"; }
+                # A Deployment as the API server answers it; with $s/settled, rolled out (its status says so); with
+                # $s/changed, get answers it with a newer generation (someone changed it since).
+                deployment() {
+                  g=1; [ "${3:-}" = get ] && [ -e "$s/changed" ] && g=2
+                  printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: %s\\n  namespace: %s\\n  uid: %s-%s\\n  generation: %s\\nspec:\\n  selector:\\n    matchLabels:\\n      app.kubernetes.io/name: %s\\n' "$1" "$2" "$1" "$(cat "$s/uid" 2>/dev/null)" "$g" "$1"
+                  if [ -e "$s/settled" ]; then printf 'status:\\n  observedGeneration: %s\\n  replicas: 1\\n  updatedReplicas: 1\\n  availableReplicas: 1\\n' "$g"; fi
+                  printf -- '---\\n'
+                }
                 case "$*" in
+                  *" -n traefik get "*" -o json") deployment traefik traefik get ;;
+                  *" -n hello-world get "*" -o json") for d in $FAKE_SERVICES; do deployment $d hello-world get; done ;;
                   "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
                   *" apply -k "*"/manifests/ingress "*" -o yaml") deployment traefik traefik ;;
                   *" apply -k "*" -o yaml")

@@ -63,6 +63,39 @@ class SlimArchiveTest {
     }
 
     @Test
+    void a_layer_left_out_is_named_as_jib_named_it_and_one_sent_by_its_bytes() throws Exception {
+        // This copy's base layer does not hold what its name says (a damaged archive, say).
+        byte[] named = "what the node has".getBytes(StandardCharsets.UTF_8), damaged = "damaged".getBytes(StandardCharsets.UTF_8);
+        String name = SlimArchive.digest(named).substring(7) + ".tar.gz", app = SlimArchive.digest(APP).substring(7) + ".tar.gz";
+        var files = new LinkedHashMap<String, byte[]>();
+        files.put(name, damaged);
+        files.put(app, APP);
+        files.put("config.json", CONFIG);
+        files.put("manifest.json", JSON.writeValueAsBytes(List.of(Map.of("Config", "config.json", "Layers", List.of(name, app)))));
+        Path docker = dir.resolve("hello.tar");
+        write(docker, files);
+
+        // The node has the named blob: it is not read, not sent, and the image gets the node's own (checked when stored).
+        Path slim = dir.resolve("left-out.tar");
+        SlimArchive.write(docker, "hello:t", Set.of(SlimArchive.digest(named)), slim);
+        assertEquals(List.of(SlimArchive.digest(named), SlimArchive.digest(APP)), layers(entries(slim)));
+        // It has not: what is sent is named by its bytes, never by a name they do not match.
+        slim = dir.resolve("sent.tar");
+        SlimArchive.write(docker, "hello:t", Set.of(), slim);
+        var entries = entries(slim);
+        assertEquals(List.of(SlimArchive.digest(damaged), SlimArchive.digest(APP)), layers(entries));
+        assertEquals("damaged", new String(entries.get(SlimArchive.path(SlimArchive.digest(damaged))), StandardCharsets.UTF_8));
+    }
+
+    /** The layers' digests in an OCI layout's one manifest. */
+    static List<Object> layers(Map<String, byte[]> entries) throws IOException {
+        var index = JSON.readValue(entries.get("index.json"), Map.class);
+        var descriptor = (Map<?, ?>) ((List<?>) index.get("manifests")).getFirst();
+        var manifest = JSON.readValue(entries.get(SlimArchive.path((String) descriptor.get("digest"))), Map.class);
+        return ((List<?>) manifest.get("layers")).stream().map(l -> (Object) ((Map<?, ?>) l).get("digest")).toList();
+    }
+
+    @Test
     void an_archive_that_is_not_docker_s_is_an_error_not_a_half_image() throws Exception {
         Path other = dir.resolve("other.tar");
         write(other, Map.of("something.txt", APP));
