@@ -28,8 +28,6 @@ final class DevLoop {
     final Duration bound;
     /** The tags last applied: what the ingress must answer from. */
     Map<String, String> applied;
-    /** Manifests changed since the profile was last applied with kubectl's validation: the next apply validates. */
-    boolean unvalidated;
 
     DevLoop(deploy.Up up, Rollout.Served served) {
         this.up = up;
@@ -98,10 +96,8 @@ final class DevLoop {
                 return null;
             });
             if (plan.apply()) {
-                // A change of sources alone changes image tags alone: what else is applied was validated when it was.
-                unvalidated |= plan.manifests();
-                List<Workload> workloads = timed(took, "apply", () -> Rollout.applyProfile(up.profile.name(), root, kubectl, images, null, unvalidated).value());
-                unvalidated = false;
+                // A change of sources alone changes image tags alone: kubectl validates manifests only when new here (LastApply).
+                List<Workload> workloads = timed(took, "apply", () -> Rollout.applyProfile(up.profile.name(), root, kubectl, images, null).value());
                 applied = Image.tags(images);
                 // A new tag alone rolls its service's Deployment alone (named after it): the others need no kubectl to wait.
                 var rolling = plan.manifests() ? workloads : workloads.stream().filter(w -> plan.rebuild().contains(w.name())).toList();

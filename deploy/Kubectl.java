@@ -28,12 +28,7 @@ record Kubectl(String context) {
      * kustomize). Server-side: the API server merges, where a client-side apply spent about half a second of CPU per
      * object on this 2-core machine when busy (an unchanged profile: 10-24 s against 3-4 s). --force-conflicts: the
      * manifests win over a change made by hand (kubectl scale, edit), as a client-side apply's would.
-     */
-    String apply(Path kustomization) {
-        return apply(kustomization, true);
-    }
-
-    /**
+     *
      * @param validate false spares kubectl its check that the API server validates each kind's fields (it parses the
      *                 server's OpenAPI: seconds of CPU); only for objects as they were applied with it, but for image tags
      */
@@ -47,19 +42,22 @@ record Kubectl(String context) {
     /** What apply answered; or, when the last apply of the same inputs left every object as it is ({@link LastApply}), what get answers. */
     record Applied(String yaml, boolean unchanged) {}
 
-    /** Applies a kustomization of the checkout at root, unless that would change nothing ({@link LastApply}). */
-    Applied applyChanged(Path root, Path kustomization, boolean validate) throws IOException {
+    /**
+     * Applies a kustomization of the checkout at root, unless that would change nothing ({@link LastApply}); with
+     * kubectl's validation unless these manifests were applied here with it before (a new image tag alone needs none).
+     */
+    Applied applyChanged(Path root, Path kustomization) throws IOException {
         var last = LastApply.of(root, context, kustomization);
         String now = last.unchanged(this);
         if (now != null) return new Applied(now, true);
-        String applied = apply(kustomization, validate);
+        String applied = apply(kustomization, !last.validated());
         last.record(applied);
         return new Applied(applied, false);
     }
 
     /** Applies (unless unchanged) and waits for the rollouts: what the ✓ line says, or null. */
     String applyAndWait(Path root, Path kustomization, Duration timeout) throws IOException {
-        Applied applied = applyChanged(root, kustomization, true);
+        Applied applied = applyChanged(root, kustomization);
         rollout(Workload.in(applied.yaml()), timeout);
         return applied.unchanged() ? LastApply.UNCHANGED : null;
     }

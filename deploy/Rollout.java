@@ -41,7 +41,7 @@ final class Rollout {
         Path root = checkout.root();
         String bound = Failure.format(timeout);
         List<Workload> workloads = Step.run("Applying the " + profile + " profile (build/kustomize/" + profile + ")",
-                () -> applyProfile(profile, root, kubectl, images, pushes, true));
+                () -> applyProfile(profile, root, kubectl, images, pushes));
         Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                 () -> Step.note(kubectl.rollout(workloads, timeout)));
         Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
@@ -55,11 +55,11 @@ final class Rollout {
     }
 
     /** The profile with the images' tags (or digests); what was applied is kept beside it (like the original, up shows what it deployed). */
-    static Step.Done<List<Workload>> applyProfile(String profile, Path root, Kubectl kubectl, List<Image> images, List<Push> pushes,
-                                                  boolean validate) throws IOException {
+    static Step.Done<List<Workload>> applyProfile(String profile, Path root, Kubectl kubectl, List<Image> images, List<Push> pushes)
+            throws IOException {
         Path kustomization = pushes != null ? Kustomization.writePulled(root, profile, Push.references(pushes))
                 : Kustomization.write(root, profile, Image.tags(images));
-        Kubectl.Applied applied = kubectl.applyChanged(root, kustomization, validate);
+        Kubectl.Applied applied = kubectl.applyChanged(root, kustomization);
         Path record = kustomization.resolve("applied.yaml");
         if (!applied.unchanged()) Files.writeString(record, applied.yaml());
         return new Step.Done<>(Workload.in(applied.yaml()), Workload.summary(applied.yaml()) + (applied.unchanged() ? ", " + LastApply.UNCHANGED : "")
