@@ -71,6 +71,8 @@ class E2eDevTest {
         var edited = up();
         System.out.printf("    e2e: up after an edit of hello.java took %.1fs%n", seconds(t));
         assertEquals(0, edited.exit(), edited.both());
+        // Its steps, for the record (the README's numbers come from here).
+        edited.err().lines().filter(l -> l.startsWith(" ✓ ")).forEach(l -> System.out.println("    e2e: up after an edit:" + l.replaceAll(": [^(]*\\(", " (")));
         assertTrue(edited.out().contains("Howdy World is served at " + URL), edited.out());
         // Only hello's own layer travels: the Java base is on the node since the first up (SlimArchive).
         assertTrue(edited.err().matches("(?s).*loaded hello \\([0-9.]+ kB sent, [0-9.]+ MB already on the node\\).*"), edited.err());
