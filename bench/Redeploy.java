@@ -4,10 +4,10 @@ import java.util.*;
 import java.util.regex.*;
 
 /** bench --redeploy: how long `up` takes to serve a one-line change to hello.java, shipped by `kind load` (the default), then by
- *  --registry local, in a scratch copy of the checkout on a kind cluster of its own (bench-redeploy, deleted at the end); each
- *  up's own step times break it down. */
+ *  --registry local, in a scratch copy of the checkout on a kind cluster of its own (bench-redeploy, deleted at the end, and
+ *  so is the local registry unless it ran before); each up's own step times break it down. */
 final class Redeploy {
-    static final String CLUSTER = "bench-redeploy";
+    static final String CLUSTER = "bench-redeploy", REGISTRY = "kind-registry"; // what --registry local starts (LocalRegistry)
     /** " ✓ Loading images into x: … (6.8s)": what the step was, and its seconds. */
     static final Pattern STEP = Pattern.compile("^ ✓ (.+) \\((\\d+(?:\\.\\d+)?)s\\)$");
     static final List<String> PHASES = List.of("build", "ship", "apply", "roll out", "old pods", "asked", "other");
@@ -32,6 +32,8 @@ final class Redeploy {
         if (nodeImage != null) deployUp.addAll(List.of("--node-image", nodeImage));
         if (baseImage != null) deployUp.addAll(List.of("--base-image", baseImage));
         var ups = new ArrayList<Up>();
+        String engine = Procs.which("docker") != null ? "docker" : "podman"; // as deploy.java picks
+        boolean registryBefore = !Procs.check(List.of(engine, "ps", "--quiet", "--filter", "name=^" + REGISTRY + "$"), bench.ROOT, Duration.ofMinutes(1)).isBlank();
         try {
             // Way by way, so that each measured up changes hello alone: a first up that is not measured makes what the
             // later ones reuse (the cluster; the registry and its base layers) and moves every pod to that way's images.
@@ -52,6 +54,13 @@ final class Redeploy {
         } finally {
             bench.step("Deleting the cluster " + CLUSTER);
             Procs.check(List.of("kind", "delete", "cluster", "--name", CLUSTER), bench.ROOT, Duration.ofMinutes(2));
+            if (!registryBefore) {
+                try {
+                    Procs.check(List.of(engine, "rm", "--force", REGISTRY), bench.ROOT, Duration.ofMinutes(1));
+                } catch (bench.Failure e) {
+                    // never started (a way failed before it): nothing to remove
+                }
+            }
             bench.done("✓");
         }
         System.out.printf("%nA one-line change to hello.java, then up (wall time, and its steps' own times; median of %d), and an up with no change:%n%n", changes);

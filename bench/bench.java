@@ -37,7 +37,7 @@ class bench implements Callable<Integer> {
     @Option(names = "--peers", description = "Also load actix-web 4 services that do the same (bench/peers, built with cargo), taking turns with ours run by run; prints ours/actix ratios.") boolean peers;
     @Option(names = "--images", description = "Build the images first (jbang deploy.java images, into a scratch folder); also link a minimal runtime with jlink.") boolean images;
     @Option(names = "--base-image", paramLabel = "REF", description = "With --images or --redeploy: the base image, as deploy.java takes it (docker://NAME, tar://PATH).") String baseImage;
-    @Option(names = "--redeploy", description = "Instead: time `jbang deploy.java up` after a one-line change to hello.java, shipped by kind load, then by --registry local (--repeat changes each) on a kind cluster of its own (bench-redeploy, port 8097, deleted at the end).") boolean redeploy;
+    @Option(names = "--redeploy", description = "Instead: time `jbang deploy.java up` after a one-line change to hello.java, shipped by kind load, then by --registry local (--repeat changes each) on a kind cluster of its own (bench-redeploy, port 8097, deleted at the end, with the local registry unless it ran before).") boolean redeploy;
     @Option(names = "--node-image", paramLabel = "IMAGE", description = "With --redeploy: kind's node image, as deploy.java takes it.") String nodeImage;
     @Option(names = "--jvm-option", paramLabel = "OPT", description = "One more JVM option for the services, to try one (repeatable).") List<String> jvmOptions = new ArrayList<>();
     @Option(names = "--quick", description = "A smoke run: 1 s of load at 50 connections, one start-up run, no jbang start-up.") boolean quick;
