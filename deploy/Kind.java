@@ -119,7 +119,6 @@ record Kind(String name, String engine) {
         var args = new ArrayList<>(List.of("create", "cluster", "--name", name, "--config", effective.toString(),
                 "--wait", timeout.toSeconds() + "s"));
         if (nodeImage != null) args.addAll(List.of("--image", nodeImage));
-        NODES.remove(name);
         try {
             run(timeout.plusMinutes(5), args.toArray(String[]::new)).orFail("kind create cluster");
         } finally {
