@@ -96,7 +96,7 @@ final class DevLoop {
                 return null;
             });
             if (plan.apply()) {
-                // A change of sources alone changes image tags alone: kubectl validates manifests only when new here (LastApply).
+                // A change of sources alone changes image tags alone: kubectl validates manifests only when new on this cluster (LastApply).
                 List<Workload> workloads = timed(took, "apply", () -> Rollout.applyProfile(up.profile.name(), root, kubectl, images, null).value());
                 applied = Image.tags(images);
                 // A new tag alone rolls its service's Deployment alone (named after it): the others need no kubectl to wait.

@@ -39,26 +39,35 @@ record Kubectl(String context) {
         return run(Duration.ofMinutes(2), args.toArray(String[]::new)).orFail("kubectl apply -k " + Step.shown(kustomization)).out();
     }
 
-    /** What apply answered; or, when the last apply of the same inputs left every object as it is ({@link LastApply}), what get answers. */
-    record Applied(String yaml, boolean unchanged) {}
+    /**
+     * The objects as apply answered them; or, when the last apply of the same inputs left every object as it is
+     * ({@link LastApply}), as get answers them, and nothing was applied.
+     *
+     * @param answered what apply answered (-o yaml), null when it did not run
+     */
+    record Applied(List<Object> objects, String answered) {
+        boolean unchanged() {
+            return answered == null;
+        }
+    }
 
     /**
      * Applies a kustomization of the checkout at root, unless that would change nothing ({@link LastApply}); with
-     * kubectl's validation unless these manifests were applied here with it before (a new image tag alone needs none).
+     * kubectl's validation unless these manifests were applied to this very cluster before (a new image tag alone needs none).
      */
     Applied applyChanged(Path root, Path kustomization) throws IOException {
         var last = LastApply.of(root, context, kustomization);
-        String now = last.unchanged(this);
-        if (now != null) return new Applied(now, true);
-        String applied = apply(kustomization, !last.validated());
+        LastApply.Found found = last.find(this);
+        if (found != null && found.unchanged()) return new Applied(found.now(), null);
+        String applied = apply(kustomization, found == null); // found: these manifests were applied to this very cluster
         last.record(applied);
-        return new Applied(applied, false);
+        return new Applied(Workload.objects(applied), applied);
     }
 
     /** Applies (unless unchanged) and waits for the rollouts: what the ✓ line says, or null. */
     String applyAndWait(Path root, Path kustomization, Duration timeout) throws IOException {
         Applied applied = applyChanged(root, kustomization);
-        rollout(Workload.in(applied.yaml()), timeout);
+        rollout(Workload.in(applied.objects()), timeout);
         return applied.unchanged() ? LastApply.UNCHANGED : null;
     }
 

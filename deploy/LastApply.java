@@ -13,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.yaml.snakeyaml.Yaml;
 
 /**
  * The record of the last apply of a kustomization to a context, build/applied/CONTEXT/KUSTOMIZATION.yaml: digests
@@ -22,15 +21,17 @@ import org.yaml.snakeyaml.Yaml;
  * its spec; or, for kinds without one, the same resourceVersion: no one changed it at all), applying again would
  * change nothing. up skips it then: a no-change up gets one get (~0.2 s) instead of two applies (~2 s).
  * <p>
- * A record also says that these manifests passed kubectl's validation here (each apply either validated them or
- * found them in the record): a new image tag alone (the kustomization is deploy.java's) needs none, and kubectl's
- * validation costs ~0.7 s an apply (it reads the API server's OpenAPI).
+ * A record also says that these manifests passed kubectl's validation on this cluster, as long as its objects are
+ * still there (the same uids: not a new cluster under the same context): a new image tag alone (the kustomization is
+ * deploy.java's) needs none, and kubectl's validation costs ~0.7 s an apply (it reads the API server's OpenAPI).
  * <p>
  * Not seen: a label or annotation changed by hand on a Deployment or an Ingress (their status moves their
  * resourceVersion, so only their generation is compared), and files outside manifests/ that a kustomization names.
  * Deleting build/applied/ makes the next up apply everything.
+ *
+ * @param recorded the record's first line ("# inputs: MANIFESTS KUSTOMIZATION"), "" without a record
  */
-record LastApply(Path file, String manifests, String kustomization) {
+record LastApply(Path file, String manifests, String kustomization, String recorded) {
     static final String HEADER = "# inputs: ", UNCHANGED = "unchanged since the last apply";
 
     /** Where the record of applying this kustomization (under root) to this context is kept, with today's inputs. */
@@ -40,8 +41,14 @@ record LastApply(Path file, String manifests, String kustomization) {
         try (Stream<Path> walk = Files.walk(root.resolve("manifests"))) {
             manifests = walk.filter(Files::isRegularFile).sorted().toList();
         }
-        return new LastApply(root.resolve("build/applied").resolve(context).resolve(name + ".yaml"), digest(root, manifests),
-                digest(root, List.of(kustomization.resolve("kustomization.yaml"))));
+        Path file = root.resolve("build/applied").resolve(context).resolve(name + ".yaml");
+        String recorded = "";
+        if (Files.exists(file)) {
+            try (var lines = Files.lines(file)) {
+                recorded = lines.findFirst().orElse("");
+            }
+        }
+        return new LastApply(file, digest(root, manifests), digest(root, List.of(kustomization.resolve("kustomization.yaml"))), recorded);
     }
 
     /** SHA-256 of the files' paths and bytes. */
@@ -69,29 +76,21 @@ record LastApply(Path file, String manifests, String kustomization) {
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The record's first line, or "" without one. */
-    String header() throws IOException {
-        if (!Files.exists(file)) return "";
-        try (var lines = Files.lines(file)) {
-            return lines.findFirst().orElse("");
-        }
-    }
-
-    /** These very manifests were applied here, so validated (whatever the image tags were then). */
-    boolean validated() throws IOException {
-        return header().startsWith(HEADER + manifests + " ");
-    }
+    /**
+     * What the cluster holds now of the last apply of these manifests: its objects as get answers them, in the order
+     * of the apply, and whether that apply was of these very inputs and no one changed an object since.
+     */
+    record Found(List<Object> now, boolean unchanged) {}
 
     /**
-     * The objects as get answers them now (a List, as apply answers), when the last apply was of these inputs and left every
-     * object as it is; null when it must apply: no record, other inputs, an object gone or changed, or no answer.
+     * Asks the cluster, in one get per namespace, for the objects of the last apply recorded with these manifests.
+     * null when there is none, or one of its objects is not there as the same object (its uid): gone, or another
+     * cluster under the same context (a new kind cluster, say), whose API server has not validated these manifests.
      */
     @SuppressWarnings("unchecked")
-    String unchanged(Kubectl kubectl) throws IOException {
-        String header = header();
-        if (!header.equals(HEADER + manifests + " " + kustomization)) return null;
-        String text = Files.readString(file);
-        List<Object> before = Workload.objects(text);
+    Found find(Kubectl kubectl) throws IOException {
+        if (!recorded.startsWith(HEADER + manifests + " ")) return null;
+        List<Object> before = Workload.objects(Files.readString(file));
         if (before.isEmpty()) return null;
         // One get per namespace; objects of no namespace (Namespace, ClusterRole, ...) go with the first.
         var groups = new LinkedHashMap<String, List<String>>();
@@ -116,17 +115,15 @@ record LastApply(Path file, String manifests, String kustomization) {
             for (Object object : Workload.objects(ran.out())) now.put(id((Map<String, Object>) object), (Map<String, Object>) object);
         }
         var items = new ArrayList<Object>();
+        boolean unchanged = recorded.equals(HEADER + manifests + " " + kustomization);
         for (Object object : before) {
             var then = (Map<String, Object>) object;
             var current = now.get(id(then));
-            if (current == null || !same(then, current)) return null;
+            if (current == null || !sameObject(then, current)) return null;
+            unchanged &= sameSpec(then, current);
             items.add(current);
         }
-        var list = new LinkedHashMap<String, Object>(); // in the order of the apply, as kubectl would answer it
-        list.put("apiVersion", "v1");
-        list.put("kind", "List");
-        list.put("items", items);
-        return new Yaml().dump(list);
+        return new Found(items, unchanged);
     }
 
     /** kubectl get's name for an object: kind.version.group/name (deployment.v1.apps/hello), or kind/name in the core group. */
@@ -142,11 +139,16 @@ record LastApply(Path file, String manifests, String kustomization) {
         return object.get("kind") + " " + meta.get("namespace") + "/" + meta.get("name");
     }
 
-    /** The same object (uid), unchanged: its generation where it has one, else its resourceVersion. */
-    static boolean same(Map<String, Object> then, Map<String, Object> now) {
+    /** The same object, not one made again with the same name: its uid. */
+    static boolean sameObject(Map<String, Object> then, Map<String, Object> now) {
+        Object uid = ((Map<?, ?>) then.get("metadata")).get("uid");
+        return uid != null && uid.equals(((Map<?, ?>) now.get("metadata")).get("uid"));
+    }
+
+    /** Unchanged since: its generation where it has one (status does not move it), else its resourceVersion. */
+    static boolean sameSpec(Map<String, Object> then, Map<String, Object> now) {
         var a = (Map<?, ?>) then.get("metadata");
         var b = (Map<?, ?>) now.get("metadata");
-        if (a.get("uid") == null || !a.get("uid").equals(b.get("uid"))) return false;
         String field = a.get("generation") != null ? "generation" : "resourceVersion";
         return a.get(field) != null && String.valueOf(a.get(field)).equals(String.valueOf(b.get(field)));
     }

@@ -61,8 +61,8 @@ final class Rollout {
                 : Kustomization.write(root, profile, Image.tags(images));
         Kubectl.Applied applied = kubectl.applyChanged(root, kustomization);
         Path record = kustomization.resolve("applied.yaml");
-        if (!applied.unchanged()) Files.writeString(record, applied.yaml());
-        return new Step.Done<>(Workload.in(applied.yaml()), Workload.summary(applied.yaml()) + (applied.unchanged() ? ", " + LastApply.UNCHANGED : "")
+        if (!applied.unchanged()) Files.writeString(record, applied.answered());
+        return new Step.Done<>(Workload.in(applied.objects()), Workload.summary(applied.objects()) + (applied.unchanged() ? ", " + LastApply.UNCHANGED : "")
                 + " (as applied: " + root.relativize(record) + ")");
     }
 }

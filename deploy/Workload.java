@@ -25,9 +25,8 @@ record Workload(String kind, String namespace, String name, String selector, boo
     }
 
     /** "13 objects: 1 Namespace, 3 Deployment, ..." in the order kubectl applied them. */
-    static String summary(String yaml) {
+    static String summary(List<Object> objects) {
         var kinds = new LinkedHashMap<String, Integer>();
-        List<Object> objects = objects(yaml);
         for (Object o : objects) if (o instanceof Map<?, ?> m) kinds.merge(String.valueOf(m.get("kind")), 1, Integer::sum);
         var parts = new ArrayList<String>();
         kinds.forEach((kind, n) -> parts.add(n + " " + kind));
@@ -35,9 +34,9 @@ record Workload(String kind, String namespace, String name, String selector, boo
     }
 
     @SuppressWarnings("unchecked")
-    static List<Workload> in(String yaml) {
+    static List<Workload> in(List<Object> objects) {
         var found = new ArrayList<Workload>();
-        for (Object object : objects(yaml)) {
+        for (Object object : objects) {
             if (!(object instanceof Map<?, ?> m) || !KINDS.contains(m.get("kind"))) continue;
             var meta = (Map<String, Object>) m.get("metadata");
             var spec = (Map<String, Object>) m.get("spec");

@@ -104,8 +104,9 @@ class DeployPlanTest extends Fakes.Plan {
         Files.writeString(state.resolve("calls"), "");
         assertEquals(0, up().exit());
         assertTrue(calls().stream().filter(c -> c.contains(" apply -k ")).count() == 2, "both applied again: " + calls());
-        // Changed here (the record names other inputs): applied again, the cluster not asked. An image's tag alone (the
-        // kustomization deploy.java writes) needs no kubectl validation; a manifest does.
+        // Changed here (the record names other inputs): applied again. An image's tag alone (the kustomization
+        // deploy.java writes) needs no kubectl validation where these manifests are (the same objects: the same
+        // cluster); other manifests do, and then the cluster is not even asked.
         Files.delete(state.resolve("changed"));
         Path record = Support.ROOT.resolve("build/applied/kind-hello-world/build-kustomize-dev.yaml");
         String apply = "kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/dev --server-side --force-conflicts";
@@ -117,9 +118,15 @@ class DeployPlanTest extends Fakes.Plan {
             Files.writeString(state.resolve("calls"), "");
             assertEquals(0, up().exit());
             assertTrue(calls().contains(apply + (tagsOnly ? " --validate=false" : "") + " -o yaml"), tagsOnly + ": " + calls());
-            assertTrue(calls().stream().noneMatch(c -> c.contains("-n hello-world get deployment")), calls().toString());
+            assertEquals(tagsOnly, calls().stream().anyMatch(c -> c.contains("-n hello-world get deployment")), calls().toString());
             assertTrue(calls().stream().noneMatch(c -> c.contains(" apply -k " + Support.ROOT + "/manifests/ingress")), "the ingress controller is as it was: " + calls());
         }
+        // A new cluster under the same context (down, then up: other uids): the same manifests are validated again.
+        Files.writeString(state.resolve("uid"), "a-new-cluster");
+        Files.writeString(state.resolve("calls"), "");
+        assertEquals(0, up().exit());
+        assertTrue(calls().contains(apply + " -o yaml"), "validated on the new cluster: " + calls());
+        assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/manifests/ingress --server-side --force-conflicts -o yaml"), calls().toString());
     }
 
     /** Issue 13: prod's cluster has two workers to spread over; the images go to all three nodes. */
