@@ -47,7 +47,8 @@ import picocli.CommandLine.Spec;
  *   Kind             the local kind cluster: create, load images, host port, delete
  *   LocalRegistry    --registry local: kind's local-registry pattern (a registry container, hosts.toml on the nodes)
  *   Context          --context: any cluster of the kubeconfig (no kind step), and down/status there
- *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts and old pods, say why one did not
+ *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts, say why one did not
+ *   OldPods          after a rollout, the old pods awaited until none runs: only then does only new code answer
  *   Kustomization    the profile with the images' tags;  Workload: what apply answered, to wait for
  *   Rollout          what every cluster gets: the profile applied, rollouts awaited, the URL proven;  Served: what up leaves
  *   Http             the proof: what the URL answers, and which versions answered (X-Version)

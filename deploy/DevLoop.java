@@ -106,7 +106,7 @@ final class DevLoop {
                     kubectl.rollout(waits, bound);
                     return null;
                 });
-                timed(took, "old pods", () -> kubectl.awaitOldPodsGone(waits, bound));
+                timed(took, "old pods", () -> OldPods.await(kubectl, waits, bound));
             }
             timed(took, "answers", () -> Http.expectVersions(served.url(), applied, checkout.services().getLast(), bound));
             System.err.printf(" ✓ %s and serving in %.1fs (%s)%n", what, seconds(System.nanoTime() - start), steps(took));

@@ -3,9 +3,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.yaml.snakeyaml.Yaml;
 
 /**
  * What works on any cluster: kubectl, always with its context, so no other cluster is ever touched. Applies a
@@ -138,47 +136,5 @@ record Kubectl(String context) {
             deployments.add(new Readiness(f[0], f[1].isEmpty() ? "0" : f[1], f[2], f.length > 3 ? f[3] : ""));
         }
         return deployments;
-    }
-
-    /**
-     * Waits until no pod of these workloads is terminating, and says how many it waited for. A rollout is done
-     * when the new pods are ready, but an old pod serves on during its preStop pause, and keep-alive connections
-     * (joiner's to hello and world, Traefik's to joiner) still reach it: only once it is gone does every answer
-     * come from the new code.
-     */
-    String awaitOldPodsGone(List<Workload> workloads, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        int waited = 0;
-        for (String namespace : workloads.stream().map(Workload::namespace).distinct().toList()) {
-            var ours = workloads.stream().filter(w -> w.namespace().equals(namespace)).map(Workload::selector).toList();
-            String terminating = run(Duration.ofSeconds(30), "-n", namespace, "get", "pods", "-o",
-                    "jsonpath={range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name} {.metadata.labels}{\"\\n\"}{end}")
-                    .orFail("kubectl get pods").out();
-            var pods = new ArrayList<String>();
-            for (String line : terminating.lines().toList()) {
-                int space = line.indexOf(' ');
-                if (space > 0 && ours.stream().anyMatch(selector -> selects(selector, line.substring(space + 1)))) {
-                    pods.add("pod/" + line.substring(0, space));
-                }
-            }
-            if (pods.isEmpty()) continue;
-            long left = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
-            var args = new ArrayList<>(List.of("-n", namespace, "wait", "--for=delete", "--timeout=" + left + "s"));
-            args.addAll(pods);
-            run(Duration.ofSeconds(left + 30), args.toArray(String[]::new))
-                    .orFail("waiting for the old pods " + String.join(", ", pods) + " to stop");
-            waited += pods.size();
-        }
-        return waited == 0 ? "none left" : waited == 1 ? "1 stopped" : waited + " stopped";
-    }
-
-    /** Whether labels (as kubectl's jsonpath prints them: a JSON object) match a selector "k=v,k2=v2". */
-    static boolean selects(String selector, String labels) {
-        if (!(new Yaml().load(labels) instanceof Map<?, ?> map)) return false;
-        for (String term : selector.split(",")) {
-            String[] kv = term.split("=", 2);
-            if (kv.length != 2 || !kv[1].equals(String.valueOf(map.get(kv[0])))) return false;
-        }
-        return true;
     }
 }

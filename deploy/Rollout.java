@@ -45,7 +45,7 @@ final class Rollout {
         Step.run("Waiting ≤ " + bound + " for " + String.join(", ", workloads.stream().map(Workload::name).toList()) + " to roll out",
                 () -> Step.note(kubectl.rollout(workloads, timeout)));
         Step.run("Waiting ≤ " + bound + " for the old pods to stop, so that only new ones answer",
-                () -> Step.note(kubectl.awaitOldPodsGone(workloads, timeout)));
+                () -> Step.note(OldPods.await(kubectl, workloads, timeout)));
         URI url = where.call();
         Map<String, String> deployed = images != null ? Image.tags(images) : Push.tags(pushes);
         Duration smoke = Duration.ofSeconds(90); // a new route can take tens of seconds on a busy machine

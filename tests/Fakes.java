@@ -226,6 +226,9 @@ class Fakes {
                   printf -- '---\\n'
                 }
                 case "$*" in
+                  # The app's pods (OldPods lists them, then follows them from the list's version): $s/pods.json, $s/pod-events.
+                  *" -n hello-world get pods -o json") cat "$s/pods.json" 2>/dev/null || echo '{"kind": "PodList", "metadata": {"resourceVersion": "7"}, "items": []}' ;;
+                  *" get --raw /api/v1/namespaces/hello-world/pods?watch=1&"*) cat "$s/pod-events" 2>/dev/null || true ;;
                   *" -n traefik get "*" -o json") deployment traefik traefik get ;;
                   *" -n hello-world get "*" -o json") for d in $FAKE_SERVICES; do deployment $d hello-world get; done ;;
                   "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;
@@ -238,8 +241,6 @@ class Fakes {
                     name=$(echo "$*" | sed 's/.*deployment\\/\\([a-z]*\\).*/\\1/')
                     if [ -e "$s/fail-rollout-$name" ]; then echo "error: timed out waiting for the condition" >&2; exit 1; fi
                     echo "deployment \\"$name\\" successfully rolled out" ;;
-                  *"deletionTimestamp"*) if [ -e "$s/terminating" ]; then cat "$s/terminating"; fi ;;
-                  *" wait --for=delete "*) for p in "$@"; do case $p in pod/*) echo "$p condition met" ;; esac; done ;;
                   *" get pods "*) echo "joiner-7d9f-abcde False" ;;
                   *" get events "*) echo "LAST SEEN   TYPE      REASON    OBJECT                 MESSAGE"
                                     echo "10s         Warning   BackOff   pod/joiner-7d9f-abcde  Back-off restarting failed container" ;;

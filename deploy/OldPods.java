@@ -1,0 +1,134 @@
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The wait after a rollout. A rollout is done when the new pods are ready, but an old pod serves on during its
+ * preStop pause and its shutdown, and keep-alive connections (joiner's to hello and world, Traefik's to joiner) still
+ * reach it: only once no container of it runs does every answer come from the new code. The kubelet reports that
+ * (its containers terminated) 0.2-0.6 s before it deletes the pod, which is what `kubectl wait --for=delete` would
+ * wait for; so this lists the pods, then follows them with the API's own watch from that list (kubectl get --raw),
+ * which misses no change after it, until each old pod has no container running or is gone.
+ */
+final class OldPods {
+    private OldPods() {}
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Waits until no pod of these workloads is terminating with a container running; says how many it waited for. */
+    static String await(Kubectl kubectl, List<Workload> workloads, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int waited = 0;
+        for (String namespace : workloads.stream().map(Workload::namespace).distinct().toList()) {
+            var ours = workloads.stream().filter(w -> w.namespace().equals(namespace)).map(Workload::selector).toList();
+            var running = new TreeSet<String>();
+            String version = list(kubectl, namespace, ours, running);
+            waited += running.size();
+            while (!running.isEmpty()) {
+                long left = TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime());
+                if (left <= 0) {
+                    throw new Failure("the old pods " + String.join(", ", running) + " in " + namespace + " did not stop within "
+                            + Failure.format(timeout) + " (kubectl --context " + kubectl.context() + " -n " + namespace + " describe pod NAME says why)");
+                }
+                version = follow(kubectl, namespace, version, left, running);
+                if (version == null) version = list(kubectl, namespace, ours, running); // a version the API server forgot: list again
+            }
+        }
+        return waited == 0 ? "none left" : waited == 1 ? "1 stopped" : waited + " stopped";
+    }
+
+    /** Puts the namespace's old pods of these selectors that still run a container in running; answers the list's version. */
+    static String list(Kubectl kubectl, String namespace, List<String> selectors, Set<String> running) {
+        String out = kubectl.run(Duration.ofSeconds(30), "-n", namespace, "get", "pods", "-o", "json").orFail("kubectl get pods").out();
+        JsonNode list = parse(out, "kubectl get pods -o json");
+        running.clear();
+        for (JsonNode pod : list.path("items")) {
+            JsonNode labels = pod.path("metadata").path("labels");
+            if (serving(pod) && selectors.stream().anyMatch(s -> selects(s, labels))) running.add(pod.path("metadata").path("name").asText());
+        }
+        return list.path("metadata").path("resourceVersion").asText();
+    }
+
+    /**
+     * Follows the namespace's pods from a version until none in running still runs a container, or the watch ends (the
+     * API server ends it at timeoutSeconds, or sooner now and then). Answers the last version seen, or null when the
+     * API server no longer has the version asked for (an ERROR event: 410 Gone).
+     */
+    static String follow(Kubectl kubectl, String namespace, String version, long seconds, Set<String> running) {
+        var command = new ArrayList<>(List.of("kubectl", "--context", kubectl.context(), "get", "--raw",
+                "/api/v1/namespaces/" + namespace + "/pods?watch=1&resourceVersion=" + version + "&timeoutSeconds=" + seconds));
+        if (Proc.verbose) System.err.println("   $ " + String.join(" ", command));
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            // A watch the API server does not end in time (it should, at timeoutSeconds) is ended here.
+            Thread.ofVirtual().start(() -> {
+                try {
+                    if (!p.waitFor(seconds + 10, TimeUnit.SECONDS)) p.destroy();
+                } catch (InterruptedException e) {
+                    p.destroy();
+                }
+            });
+            var lines = new StringBuilder();
+            try (var reader = p.inputReader(UTF_8)) {
+                for (String line; (line = reader.readLine()) != null; ) {
+                    if (!line.startsWith("{")) { // kubectl's own words (an error): kept for the failure
+                        lines.append(line).append('\n');
+                        continue;
+                    }
+                    JsonNode event = parse(line, "a watch event of kubectl get --raw");
+                    if (event.path("type").asText().equals("ERROR")) return null;
+                    JsonNode pod = event.path("object");
+                    version = pod.path("metadata").path("resourceVersion").asText(version);
+                    String name = pod.path("metadata").path("name").asText();
+                    if (running.contains(name) && (event.path("type").asText().equals("DELETED") || !serving(pod))) running.remove(name);
+                    if (running.isEmpty()) return version;
+                }
+            } finally {
+                p.destroy();
+            }
+            if (p.waitFor() != 0) throw new Failure("kubectl get --raw (a watch of the pods) failed (exit " + p.exitValue() + "): "
+                    + String.join(" ", command), lines.toString());
+            return version;
+        } catch (IOException e) {
+            throw new Failure("cannot run kubectl: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Failure("interrupted while waiting for the old pods");
+        }
+    }
+
+    /** A terminating pod with a container still running: it may still answer. */
+    static boolean serving(JsonNode pod) {
+        if (pod.path("metadata").path("deletionTimestamp").isMissingNode() || pod.path("metadata").path("deletionTimestamp").isNull()) return false;
+        for (JsonNode container : pod.path("status").path("containerStatuses")) {
+            if (container.path("state").has("running")) return true;
+        }
+        return false;
+    }
+
+    /** Whether labels match a selector "k=v,k2=v2". */
+    static boolean selects(String selector, JsonNode labels) {
+        for (String term : selector.split(",")) {
+            String[] kv = term.split("=", 2);
+            if (kv.length != 2 || !kv[1].equals(labels.path(kv[0]).asText(null))) return false;
+        }
+        return true;
+    }
+
+    static JsonNode parse(String json, String what) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new Failure("cannot read what " + what + " answered: " + e.getMessage(), json);
+        }
+    }
+}
