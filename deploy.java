@@ -2,9 +2,11 @@
 //DESCRIPTION Builds hello, world and joiner into images with Jib, runs them on a local kind cluster behind an ingress, and proves that http://localhost/ answers Hello World.
 //JAVA 25+
 //DEPS com.google.cloud.tools:jib-core:0.28.1
-// SlimArchive reads and writes tars and JSON with what jib-core brings, at its versions:
+// SlimArchive reads and writes tars and JSON with what jib-core brings, at its versions; KindNode reads
+// containerd's TOML config with Jackson's TOML format at the same version:
 //DEPS org.apache.commons:commons-compress:1.26.0
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.15.2
+//DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-toml:2.15.2
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.yaml:snakeyaml:2.5
 //SOURCES deploy/*.java
@@ -44,7 +46,7 @@ import picocli.CommandLine.Spec;
  *   Classes          a service compiled with javac, in-process
  *   Image            a service's image, built with Jib and tagged by its inputs;  Podman: a docker:// base from Podman
  *   Registry, Push   --registry: where images go, the login Jib finds there; each image pushed, named by digest
- *   Kind             the local kind cluster: create, load images, host port, delete
+ *   Kind             the local kind cluster: create, load images, host port, delete;  KindNode: what a node holds, an import
  *   LocalRegistry    --registry local: kind's local-registry pattern (a registry container, hosts.toml on the nodes)
  *   Context          --context: any cluster of the kubeconfig (no kind step), and down/status there
  *   Kubectl          any cluster (a kubectl context): apply, wait for rollouts, say why one did not

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -161,82 +162,65 @@ record Kind(String name, String engine) {
     }
 
     /**
-     * Loads only what some node lacks, asking each node's containerd (crictl) for the exact tag; the
-     * kubelet's own list in the node status would do too, but it stops at 50 images. Where there are workers,
-     * only they get the images: the app's pods never run on the control plane, which keeps its taint. What kind
-     * load streams leaves out the layers every node has (the Java base, once one image is there): see SlimArchive.
+     * Loads only what some node lacks, asking each node's containerd for the exact tag (the kubelet's own list in the
+     * node status would do too, but it stops at 50 images). Where there are workers, only they get the images: the
+     * app's pods never run on the control plane, which keeps its taint. What is imported leaves out the layers every
+     * node has (the Java base, once one image is there): see SlimArchive; how, and why not through kind: see KindNode.
      */
-    String load(List<Image> images) throws IOException {
+    String load(List<Image> images) throws IOException, InterruptedException {
         var present = new ArrayList<String>();
         var loaded = new ArrayList<String>();
         var all = nodes();
-        var nodes = workers(all).isEmpty() ? all : workers(all);
-        var onNodes = nodes.stream().map(this::imagesOn).toList();
+        var on = ask(workers(all).isEmpty() ? all : workers(all));
         for (Image image : images) {
-            // What `kind load` names hello:tag inside containerd.
+            // What kind load names hello:tag inside containerd, and so does the import here.
             String ref = "docker.io/library/" + image.ref();
-            (onNodes.stream().allMatch(refs -> refs.contains(ref)) ? present : loaded).add(image.name());
+            (on.stream().allMatch(node -> node.images().contains(ref)) ? present : loaded).add(image.name());
         }
         long sent = 0, of = 0;
-        Set<String> blobs = null;
-        SlimArchive.Sent last = null;
         for (Image image : images) {
             if (!loaded.contains(image.name())) continue;
-            // Asked again after an image went whole: the next ones share its base (on a new cluster).
-            if (blobs == null || last.bytes() == last.of()) blobs = blobsOnAll(nodes);
-            var slim = loadSlim(image, nodes, blobs, false);
-            if (slim == null) slim = loadSlim(image, nodes, Set.of(), true); // a blob gone from a node meanwhile: send them all
+            var slim = loadSlim(image, on, false);
+            if (slim == null) slim = loadSlim(image, on, true); // a blob gone from a node meanwhile: send them all
             sent += slim.bytes();
             of += slim.of();
-            last = slim;
+            // Asked again after an image went whole: the next ones share its base (on a new cluster).
+            if (slim.bytes() == slim.of()) on = ask(on.stream().map(KindNode::name).toList());
         }
-        if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
-        String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (nodes.size() > 1 ? "s" : "");
+        var names = on.stream().map(KindNode::name).toList();
+        if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", names);
+        String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (names.size() > 1 ? "s" : "");
         return "loaded " + String.join(", ", loaded) + " (" + moved + ")" + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
     }
 
-    /** kind load of what the nodes lack of an image; null when it failed and it is not the last try. */
-    SlimArchive.Sent loadSlim(Image image, List<String> nodes, Set<String> present, boolean last) throws IOException {
+    /** The nodes' containerds, asked side by side. */
+    List<KindNode> ask(List<String> nodes) throws InterruptedException {
+        return Step.together(nodes.stream().<Callable<KindNode>>map(n -> () -> KindNode.ask(engine, n)).toList(), "asking the nodes");
+    }
+
+    /**
+     * Imports into every node what all of them lack of an image (side by side, as kind load does); null when a node
+     * refused it and it is not the last try.
+     */
+    SlimArchive.Sent loadSlim(Image image, List<KindNode> nodes, boolean whole) throws IOException, InterruptedException {
+        Set<String> common = new HashSet<>(whole ? Set.of() : nodes.getFirst().blobs());
+        for (KindNode node : nodes) common.retainAll(node.blobs());
         Path slim = image.tar().resolveSibling(image.name() + ".slim.tar");
         try {
             SlimArchive.Sent sent;
             try {
-                sent = SlimArchive.write(image.tar(), image.ref(), present, slim);
+                sent = SlimArchive.write(image.tar(), image.ref(), common, slim);
             } catch (IOException e) {
                 throw new Failure("cannot read the image archive " + Step.shown(image.tar()) + ": " + e.getMessage()
                         + " (delete build/images/ and run up again: the archives are rebuilt)");
             }
-            var ran = run(Duration.ofMinutes(5), "load", "image-archive", slim.toString(), "--name", name, "--nodes", String.join(",", nodes));
-            if (ran.exit() != 0 && !last) return null;
-            ran.orFail("kind load image-archive " + image.tar().getFileName() + " (as " + slim.getFileName() + ")");
+            for (Proc.Ran ran : Step.together(nodes.stream().<Callable<Proc.Ran>>map(n -> () -> n.load(slim)).toList(), "importing " + image.name())) {
+                if (ran.exit() != 0 && !whole) return null;
+                ran.orFail("importing " + image.tar().getFileName() + " (as " + slim.getFileName() + ") into a node (ctr images import)");
+            }
             return sent;
         } finally {
             Files.deleteIfExists(slim);
         }
-    }
-
-    /** The blobs (layers, configs) every node's containerd holds; none when one cannot say, so that all are sent. */
-    Set<String> blobsOnAll(List<String> nodes) {
-        Set<String> common = null;
-        for (String node : nodes) {
-            var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "ctr", "--namespace=k8s.io", "content", "ls", "--quiet"));
-            if (ran.exit() != 0) return Set.of();
-            var here = new HashSet<>(ran.out().lines().map(String::strip).filter(l -> l.startsWith("sha256:")).toList());
-            if (common == null) common = here;
-            else common.retainAll(here);
-        }
-        return common == null ? Set.of() : common;
-    }
-
-    @SuppressWarnings("unchecked")
-    Set<String> imagesOn(String node) {
-        var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "crictl", "images", "-o", "json"))
-                .orFail("crictl images on node " + node);
-        var refs = new HashSet<String>();
-        Map<String, Object> json = new Yaml().load(ran.out());
-        for (var image : (List<Map<String, Object>>) json.getOrDefault("images", List.of())) {
-            refs.addAll((List<String>) image.getOrDefault("repoTags", List.of()));
-        }
-        return refs;
     }
 }

@@ -45,9 +45,15 @@ final class Proc {
     }
 
     static Ran run(Duration timeout, List<String> command, Map<String, String> env) {
-        if (verbose) System.err.println("   $ " + String.join(" ", command));
+        return run(timeout, command, env, null);
+    }
+
+    /** @param input a file for the command's standard input; null: none (it reads end of file) */
+    static Ran run(Duration timeout, List<String> command, Map<String, String> env, Path input) {
+        if (verbose) System.err.println("   $ " + String.join(" ", command) + (input == null ? "" : " < " + input));
         var pb = new ProcessBuilder(command);
         pb.environment().putAll(env);
+        if (input != null) pb.redirectInput(input.toFile());
         try {
             Process p = pb.start();
             p.getOutputStream().close();

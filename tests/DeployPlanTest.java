@@ -16,6 +16,10 @@ import org.junit.jupiter.api.Test;
  * The smoke test asks a tiny local server that answers Hello World on the "ingress" port.
  */
 class DeployPlanTest extends Fakes.Plan {
+    /** What a node is asked (its images, blobs and containerd's config, in one exec), and how an image goes in. */
+    static final String ASK_NODE = "docker exec %s sh -c crictl images -o json && echo '--- deploy.java ---' && ctr --namespace=k8s.io content ls --quiet",
+            IMPORT = "docker exec -i %s ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -";
+
     @Test
     void up_from_nothing_checks_builds_creates_loads_installs_applies_waits_and_asks() throws IOException {
         var r = up();
@@ -32,15 +36,20 @@ class DeployPlanTest extends Fakes.Plan {
                 "kind get clusters",
                 "kind create cluster --name hello-world --config " + root + "/build/kind/hello-world.yaml --wait 120s --image lab/node:v1",
                 "kind get nodes --name hello-world",
-                "docker exec hello-world-control-plane crictl images -o json",
-                "docker exec hello-world-control-plane ctr --namespace=k8s.io content ls --quiet"));
-        for (String s : SERVICES) expected.add("kind load image-archive " + root + "/build/images/" + s + ".slim.tar --name hello-world");
+                // One exec asks the node what it holds; each image goes in as kind load would put it (ctr images import).
+                ASK_NODE.formatted("hello-world-control-plane")));
+        for (String s : SERVICES) expected.add(IMPORT.formatted("hello-world-control-plane"));
         expected.addAll(List.of(
                 "kubectl --context kind-hello-world apply -k " + root + "/manifests/ingress",
                 "kubectl --context kind-hello-world -n traefik rollout status deployment/traefik --timeout=",
                 "kubectl --context kind-hello-world apply -k " + root + "/build/kustomize/dev"));
         for (String s : SERVICES) expected.add("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + s + " --timeout=");
         assertInOrder(calls, expected);
+        assertEquals(SERVICES.size(), calls.stream().filter(c -> c.startsWith(IMPORT.formatted("hello-world-control-plane"))).count(), calls.toString());
+        for (String s : SERVICES) {
+            assertTrue(Files.readString(state.resolve("node-images")).contains("docker.io/library/" + s + ":" + tag(Files.readString(
+                    Support.ROOT.resolve("build/kustomize/dev/kustomization.yaml")), s)), s + " is on the node, named as kind load names it");
+        }
         assertTrue(calls.stream().filter(c -> c.contains(" apply ")).allMatch(c -> c.contains(" --server-side --force-conflicts ")),
                 "the API server merges what is applied, and the manifests win: " + calls);
         for (String call : calls) {
@@ -67,6 +76,33 @@ class DeployPlanTest extends Fakes.Plan {
     }
 
     @Test
+    void images_go_in_with_the_snapshotter_the_nodes_containerd_unpacks_with_and_a_refused_import_is_one_error() throws IOException {
+        // kind configures another snapshotter where overlayfs cannot work (rootless, some filesystems): the import follows it.
+        Files.writeString(state.resolve("snapshotter"), "native");
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        assertEquals(SERVICES.size(), calls().stream().filter(c -> c.contains(" images import ") && c.contains(" --snapshotter=native ")).count(), calls().toString());
+
+        // A containerd config that names none: said, with nothing imported or applied.
+        emptyState(state);
+        Files.writeString(state.resolve("snapshotter"), "");
+        r = up();
+        assertEquals(1, r.exit(), r.both());
+        assertTrue(r.err().contains("ERROR: cannot tell which snapshotter node hello-world-control-plane's containerd unpacks images with"), r.err());
+        assertNothingLoadedOrApplied();
+
+        // ctr refusing the slim archive, then the whole one: its words, then one ERROR line; nothing applied.
+        emptyState(state);
+        Files.writeString(state.resolve("fail-import"), "");
+        r = up();
+        assertEquals(1, r.exit(), r.both());
+        assertEquals(2, calls().stream().filter(c -> c.contains(" images import ")).count(), "the whole archive is tried once more: " + calls() + r.both());
+        assertTrue(r.err().contains("ctr: content digest sha256:0: not found"), r.err());
+        assertTrue(r.err().contains("ERROR: importing hello.tar (as hello.slim.tar) into a node (ctr images import) failed (exit 1)"), r.err());
+        assertTrue(calls().stream().noneMatch(c -> c.contains(" apply ")), calls().toString());
+    }
+
+    @Test
     void a_second_run_reuses_the_cluster_and_loads_no_unchanged_image() throws IOException {
         assertEquals(0, up().exit(), "first run");
         Files.writeString(state.resolve("calls"), "");
@@ -74,7 +110,7 @@ class DeployPlanTest extends Fakes.Plan {
         assertEquals(0, r.exit(), r.both());
         List<String> calls = calls();
         assertTrue(calls.stream().noneMatch(c -> c.startsWith("kind create")), "no cluster created: " + calls);
-        assertTrue(calls.stream().noneMatch(c -> c.startsWith("kind load")), "nothing loaded: " + calls);
+        assertTrue(calls.stream().noneMatch(c -> c.contains(" images import ")), "nothing loaded: " + calls);
         assertTrue(calls.contains("docker port hello-world-control-plane 80/tcp"), "the host port is checked: " + calls);
         assertTrue(r.err().contains(" ✓ Reusing cluster hello-world"), r.err());
         assertTrue(r.err().contains("all " + SERVICES.size() + " already present on hello-world-control-plane"), r.err());
@@ -141,13 +177,10 @@ class DeployPlanTest extends Fakes.Plan {
         assertTrue(r.err().contains(" ✓ Creating cluster hello-world") && r.err().contains("a control plane and 2 workers"), r.err());
         // The images go to the workers only: the app's pods never run on the tainted control plane.
         for (String node : List.of("hello-world-worker", "hello-world-worker2")) {
-            assertTrue(calls().contains("docker exec " + node + " crictl images -o json"), "images are checked on " + node + ": " + calls());
+            assertTrue(calls().stream().anyMatch(c -> c.startsWith(ASK_NODE.formatted(node))), "images are checked on " + node + ": " + calls());
+            assertEquals(SERVICES.size(), calls().stream().filter(c -> c.startsWith(IMPORT.formatted(node))).count(), "each image goes to " + node + ": " + calls());
         }
-        assertFalse(calls().contains("docker exec hello-world-control-plane crictl images -o json"), calls().toString());
-        for (String s : SERVICES) {
-            assertTrue(calls().contains("kind load image-archive " + Support.ROOT + "/build/images/" + s + ".slim.tar --name hello-world"
-                    + " --nodes hello-world-worker,hello-world-worker2"), calls().toString());
-        }
+        assertTrue(calls().stream().noneMatch(c -> c.contains("hello-world-control-plane") && (c.contains(" sh -c ") || c.contains(" import "))), calls().toString());
         assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/prod --server-side --force-conflicts -o yaml"), calls().toString());
 
         // Reused as it is, for prod and for dev alike.

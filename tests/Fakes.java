@@ -69,10 +69,6 @@ class Fakes {
                   echo "$(arg --name "$@")-worker$([ "$i" -gt 1 ] && echo "$i")" >> "$s/nodes"
                 done
                 grep -o 'hostPort: [0-9]*' "$s/kind-config.yaml" | cut -d' ' -f2 > "$s/host-port" ;;
-              "load image-archive")
-                # An OCI layout, as deploy.java's SlimArchive writes it: the name is in index.json, the blobs beside it.
-                tar -xOf "$3" index.json | grep -o '"io.containerd.image.name":"[^"]*' | sed 's/.*:"//' >> "$s/node-images"
-                tar -tf "$3" | grep '^blobs/sha256/' | sed 's|blobs/sha256/|sha256:|' >> "$s/node-blobs" ;;
               "delete cluster") grep -vx "$(arg --name "$@")" "$s/clusters" > "$s/clusters.new"; mv "$s/clusters.new" "$s/clusters" ;;
               *) echo "fake kind: unexpected: $*" >&2; exit 64 ;;
             esac
@@ -195,7 +191,7 @@ class Fakes {
 
         /** A failure before anything changed: no image loaded, nothing applied. */
         static void assertNothingLoadedOrApplied() {
-            assertTrue(calls().stream().noneMatch(c -> c.startsWith("kind load") || c.contains(" apply ")), calls().toString());
+            assertTrue(calls().stream().noneMatch(c -> c.contains(" images import ") || c.contains(" apply ")), calls().toString());
         }
 
         static final String DOCKER = """
@@ -205,12 +201,23 @@ class Fakes {
                   inspect) if [ -e "$s/node-stopped" ]; then echo false; else echo true; fi ;;
                   exec)
                     case "$*" in
-                      *" ctr --namespace=k8s.io content ls --quiet") cat "$s/node-blobs" 2>/dev/null || true ;;
-                      *)
+                      # What a node holds (KindNode.ask): crictl's images, the content store's blobs, containerd's config.
+                      *" sh -c crictl images -o json && "*)
                         printf '{"images": ['
                         sep=
                         while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
-                        printf ']}\\n' ;;
+                        printf ']}\\n--- deploy.java ---\\n'
+                        cat "$s/node-blobs" 2>/dev/null || true
+                        printf -- "--- deploy.java ---\\nversion = 3\\n[plugins]\\n  [plugins.'io.containerd.cri.v1.images']\\n    snapshotter = '%s'\\n" \\
+                          "$(cat "$s/snapshotter" 2>/dev/null || echo overlayfs)" ;;
+                      # An import (what kind load runs): an OCI layout, as deploy.java's SlimArchive writes it, on stdin.
+                      "exec -i "*" ctr --namespace=k8s.io images import "*)
+                        if [ -e "$s/fail-import" ]; then echo "ctr: content digest sha256:0: not found" >&2; exit 1; fi
+                        t=$(mktemp); cat > "$t"
+                        tar -xOf "$t" index.json | grep -o '"io.containerd.image.name":"[^"]*' | sed 's/.*:"//' >> "$s/node-images"
+                        tar -tf "$t" | grep '^blobs/sha256/' | sed 's|blobs/sha256/|sha256:|' >> "$s/node-blobs"
+                        rm -f "$t" ;;
+                      *) echo "fake docker: unexpected: $*" >&2; exit 64 ;;
                     esac ;;
                   *) echo "fake docker: unexpected: $*" >&2; exit 64 ;;
                 esac
