@@ -18,9 +18,11 @@ import java.util.Set;
  *
  * @param images what the CRI names the images ("docker.io/library/hello:TAG")
  * @param blobs  the digests ("sha256:…") of the layers and configs in its content store
+ * @param config containerd's config (TOML), read for its snapshotter only when an image goes in
  */
-record KindNode(String engine, String name, Set<String> images, Set<String> blobs, String snapshotter) {
+record KindNode(String engine, String name, Set<String> images, Set<String> blobs, String config) {
     static final ObjectMapper JSON = new ObjectMapper();
+    static final TomlMapper TOML = new TomlMapper();
     static final String SEPARATOR = "--- deploy.java ---";
 
     /** Asks the node's containerd, in one exec: crictl's images, the content store's blobs, containerd's config. */
@@ -38,7 +40,7 @@ record KindNode(String engine, String name, Set<String> images, Set<String> blob
             throw new Failure("cannot read crictl images -o json of node " + node + ": " + e.getMessage(), parts[0]);
         }
         var blobs = new HashSet<>(parts[1].lines().map(String::strip).filter(l -> l.startsWith("sha256:")).toList());
-        return new KindNode(engine, node, images, blobs, snapshotter(node, parts[2]));
+        return new KindNode(engine, node, images, blobs, parts[2]);
     }
 
     /**
@@ -46,9 +48,9 @@ record KindNode(String engine, String name, Set<String> images, Set<String> blob
      * another): an image imported with another would be unpacked again, or not at all. Where kind looks: the images
      * plugin of a containerd 2 config, or the CRI plugin of a version 2 one.
      */
-    static String snapshotter(String node, String config) {
+    String snapshotter() {
         try {
-            JsonNode plugins = new TomlMapper().readTree(config).path("plugins");
+            JsonNode plugins = TOML.readTree(config).path("plugins");
             for (JsonNode at : List.of(plugins.path("io.containerd.cri.v1.images").path("snapshotter"),
                     plugins.path("io.containerd.grpc.v1.cri").path("containerd").path("snapshotter"))) {
                 if (at.isTextual() && !at.asText().isBlank()) return at.asText();
@@ -56,13 +58,13 @@ record KindNode(String engine, String name, Set<String> images, Set<String> blob
         } catch (IOException e) {
             // said below
         }
-        throw new Failure("cannot tell which snapshotter node " + node + "'s containerd unpacks images with (`containerd config dump`"
+        throw new Failure("cannot tell which snapshotter node " + name + "'s containerd unpacks images with (`containerd config dump`"
                 + " names none): is it a kind node? (kind get nodes lists them)");
     }
 
     /** Imports an archive (docker or OCI) into the node's containerd, as kind load would: what ctr did (its exit says whether). */
     Proc.Ran load(Path archive) {
         return Proc.run(Duration.ofMinutes(5), List.of(engine, "exec", "-i", name, "ctr", "--namespace=k8s.io", "images", "import",
-                "--all-platforms", "--digests", "--snapshotter=" + snapshotter, "-"), Map.of(), archive);
+                "--all-platforms", "--digests", "--snapshotter=" + snapshotter(), "-"), Map.of(), archive);
     }
 }
