@@ -218,12 +218,15 @@ class DeployPlanTest extends Fakes.Plan {
 
     @Test
     void up_waits_until_no_old_pod_runs_before_it_asks() throws IOException {
-        // Left by the rollout: hello's old pod, terminating with its container running; another app's pod, terminating
-        // too (no selector of the profile picks it); world's new pod. The watch from the list's version then sees
-        // hello's old container terminated (the kubelet reports it before the pod is deleted).
+        // Left by the rollout: two old pods of hello, terminating with their containers running; another app's pod,
+        // terminating too (no selector of the profile picks it); world's new pod. The watch from the list's version then
+        // sees one old container terminated (the kubelet reports it before the pod is deleted), and the other pod deleted.
         Files.writeString(state.resolve("pods.json"), """
                 {"kind": "PodList", "metadata": {"resourceVersion": "41"}, "items": [
                   {"metadata": {"name": "hello-5f7d8-old01", "deletionTimestamp": "2026-11-30T10:00:00Z",
+                                "labels": {"app.kubernetes.io/name": "hello", "pod-template-hash": "5f7d8"}},
+                   "status": {"containerStatuses": [{"name": "hello", "state": {"running": {"startedAt": "2026-11-30T09:00:00Z"}}}]}},
+                  {"metadata": {"name": "hello-5f7d8-old02", "deletionTimestamp": "2026-11-30T10:00:00Z",
                                 "labels": {"app.kubernetes.io/name": "hello", "pod-template-hash": "5f7d8"}},
                    "status": {"containerStatuses": [{"name": "hello", "state": {"running": {"startedAt": "2026-11-30T09:00:00Z"}}}]}},
                   {"metadata": {"name": "other-1234-zzzzz", "deletionTimestamp": "2026-11-30T10:00:00Z",
@@ -236,6 +239,7 @@ class DeployPlanTest extends Fakes.Plan {
         Files.writeString(state.resolve("pod-events"), """
                 {"type": "MODIFIED", "object": {"metadata": {"name": "world-9a8b7-new01", "resourceVersion": "42", "labels": {"app.kubernetes.io/name": "world"}}, "status": {}}}
                 {"type": "MODIFIED", "object": {"metadata": {"name": "hello-5f7d8-old01", "resourceVersion": "43", "deletionTimestamp": "2026-11-30T10:00:00Z", "labels": {"app.kubernetes.io/name": "hello"}}, "status": {"containerStatuses": [{"name": "hello", "state": {"terminated": {"exitCode": 0}}}]}}}
+                {"type": "DELETED", "object": {"metadata": {"name": "hello-5f7d8-old02", "resourceVersion": "44", "deletionTimestamp": "2026-11-30T10:00:00Z", "labels": {"app.kubernetes.io/name": "hello"}}, "status": {"containerStatuses": [{"name": "hello", "state": {"running": {"startedAt": "2026-11-30T09:00:00Z"}}}]}}}
                 """);
         var r = up();
         assertEquals(0, r.exit(), r.both());
@@ -243,8 +247,8 @@ class DeployPlanTest extends Fakes.Plan {
         assertInOrder(calls, List.of("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + SERVICES.getLast(),
                 "kubectl --context kind-hello-world -n hello-world get pods -o json",
                 "kubectl --context kind-hello-world get --raw /api/v1/namespaces/hello-world/pods?watch=1&resourceVersion=41&timeoutSeconds="));
-        assertEquals(1, calls.stream().filter(c -> c.contains("watch=1")).count(), "one watch, ended by hello's terminated container: " + calls);
-        assertTrue(r.err().contains("for the old pods to stop, so that only new ones answer: 1 stopped"), r.err());
+        assertEquals(1, calls.stream().filter(c -> c.contains("watch=1")).count(), "one watch, ended once neither old pod runs: " + calls);
+        assertTrue(r.err().contains("for the old pods to stop, so that only new ones answer: 2 stopped"), r.err());
 
         // None left running: no watch at all.
         emptyState(state);
