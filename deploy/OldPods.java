@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
  * preStop pause and its shutdown, and keep-alive connections (joiner's to hello and world, Traefik's to joiner) still
  * reach it: only once no container of it runs does every answer come from the new code. The kubelet reports that
  * (its containers terminated) 0.2-0.6 s before it deletes the pod, which is what `kubectl wait --for=delete` would
- * wait for; so this lists the pods, then follows them with the API's own watch from that list (kubectl get --raw),
- * which misses no change after it, until each old pod has no container running or is gone.
+ * wait for; so this lists the pods, then follows them with the API's own watch from that list's resourceVersion
+ * (both with kubectl get --raw), which misses no change after it, until each old pod has no container running or is gone.
  */
 final class OldPods {
     private OldPods() {}
@@ -45,16 +45,22 @@ final class OldPods {
         return waited == 0 ? "none left" : waited == 1 ? "1 stopped" : waited + " stopped";
     }
 
-    /** Puts the namespace's old pods of these selectors that still run a container in running; answers the list's version. */
+    /**
+     * Puts the namespace's old pods of these selectors that still run a container in running; answers the list's
+     * version. The API's own list: `kubectl get -o json` answers a List of its own making, without that version.
+     */
     static String list(Kubectl kubectl, String namespace, List<String> selectors, Set<String> running) {
-        String out = kubectl.run(Duration.ofSeconds(30), "-n", namespace, "get", "pods", "-o", "json").orFail("kubectl get pods").out();
-        JsonNode list = parse(out, "kubectl get pods -o json");
+        String out = kubectl.run(Duration.ofSeconds(30), "get", "--raw", "/api/v1/namespaces/" + namespace + "/pods")
+                .orFail("kubectl get --raw (the pods of " + namespace + ")").out();
+        JsonNode list = parse(out, "kubectl get --raw (the pods of " + namespace + ")");
         running.clear();
         for (JsonNode pod : list.path("items")) {
             JsonNode labels = pod.path("metadata").path("labels");
             if (serving(pod) && selectors.stream().anyMatch(s -> selects(s, labels))) running.add(pod.path("metadata").path("name").asText());
         }
-        return list.path("metadata").path("resourceVersion").asText();
+        String version = list.path("metadata").path("resourceVersion").asText();
+        if (version.isEmpty()) throw new Failure("the API server listed the pods of " + namespace + " without a resourceVersion", out);
+        return version;
     }
 
     /**

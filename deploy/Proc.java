@@ -57,8 +57,10 @@ final class Proc {
         try {
             Process p = pb.start();
             p.getOutputStream().close();
-            var out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
-            var err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
+            // A thread each, never a shared pool's: a drain left waiting for a worker (commands run side by side) would
+            // let the other pipe fill, and the command block on it until its timeout.
+            var out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()), task -> Thread.ofPlatform().daemon().start(task));
+            var err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()), task -> Thread.ofPlatform().daemon().start(task));
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroy);
                 p.destroy();

@@ -245,7 +245,7 @@ class DeployPlanTest extends Fakes.Plan {
         assertEquals(0, r.exit(), r.both());
         var calls = calls();
         assertInOrder(calls, List.of("kubectl --context kind-hello-world -n hello-world rollout status deployment/" + SERVICES.getLast(),
-                "kubectl --context kind-hello-world -n hello-world get pods -o json",
+                "kubectl --context kind-hello-world get --raw /api/v1/namespaces/hello-world/pods",
                 "kubectl --context kind-hello-world get --raw /api/v1/namespaces/hello-world/pods?watch=1&resourceVersion=41&timeoutSeconds="));
         assertEquals(1, calls.stream().filter(c -> c.contains("watch=1")).count(), "one watch, ended once neither old pod runs: " + calls);
         assertTrue(r.err().contains("for the old pods to stop, so that only new ones answer: 2 stopped"), r.err());

@@ -178,7 +178,7 @@ abstract class RegistryFakes extends Fakes {
                 awk '/^  - name: /{n=$3} /^    newTag: /{t=$2} /^    digest: /{print n, t, $2}' "$(arg -k "$@")/kustomization.yaml" > "$s/pulled"
                 cut -d' ' -f1,2 "$s/pulled" > "$s/deployed" ;;
               *" rollout status "*) echo "successfully rolled out" ;;
-              *" get pods -o json") echo '{"kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": []}' ;;
+              *" get --raw /api/v1/namespaces/"*"/pods") echo '{"kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": []}' ;;
               *" get ingress --all-namespaces "*) echo "hello-world/hello-world $(cat "$s/ingress-address" 2>/dev/null)" ;;
               *" get deployments "*)
                 echo "traefik/traefik 1 1 docker.io/library/traefik:v3.6.12"

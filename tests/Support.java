@@ -150,8 +150,10 @@ final class Support {
         try {
             Process p = pb.start();
             p.getOutputStream().close();
-            var out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
-            var err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+            // A thread each, never a shared pool's: a reader left waiting for a worker would let the other pipe fill and
+            // the command block on it (seen: a --verbose deploy.java stuck writing its stderr, the test at its timeout).
+            var out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()), Support::thread);
+            var err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()), Support::thread);
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
@@ -165,6 +167,10 @@ final class Support {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
         }
+    }
+
+    private static void thread(Runnable task) {
+        Thread.ofPlatform().daemon().start(task);
     }
 
     private static String readAll(java.io.InputStream in) {
