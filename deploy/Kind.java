@@ -171,12 +171,15 @@ record Kind(String name, String engine) {
         var present = new ArrayList<String>();
         var loaded = new ArrayList<String>();
         var all = nodes();
-        var on = ask(workers(all).isEmpty() ? all : workers(all));
+        var nodes = workers(all).isEmpty() ? all : workers(all);
+        var onNodes = Step.together(nodes.stream().<Callable<Set<String>>>map(n -> () -> KindNode.images(engine, n)).toList(), "asking the nodes");
         for (Image image : images) {
             // What kind load names hello:tag inside containerd, and so does the import here.
             String ref = "docker.io/library/" + image.ref();
-            (on.stream().allMatch(node -> node.images().contains(ref)) ? present : loaded).add(image.name());
+            (onNodes.stream().allMatch(refs -> refs.contains(ref)) ? present : loaded).add(image.name());
         }
+        if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
+        var on = ask(nodes);
         long sent = 0, of = 0;
         for (Image image : images) {
             if (!loaded.contains(image.name())) continue;
@@ -185,15 +188,13 @@ record Kind(String name, String engine) {
             sent += slim.bytes();
             of += slim.of();
             // Asked again after an image went whole: the next ones share its base (on a new cluster).
-            if (slim.bytes() == slim.of()) on = ask(on.stream().map(KindNode::name).toList());
+            if (slim.bytes() == slim.of()) on = ask(nodes);
         }
-        var names = on.stream().map(KindNode::name).toList();
-        if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", names);
-        String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (names.size() > 1 ? "s" : "");
+        String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (nodes.size() > 1 ? "s" : "");
         return "loaded " + String.join(", ", loaded) + " (" + moved + ")" + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
     }
 
-    /** The nodes' containerds, asked side by side. */
+    /** The nodes' containerds, asked side by side for their blobs and config. */
     List<KindNode> ask(List<String> nodes) throws InterruptedException {
         return Step.together(nodes.stream().<Callable<KindNode>>map(n -> () -> KindNode.ask(engine, n)).toList(), "asking the nodes");
     }

@@ -1,5 +1,4 @@
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -8,39 +7,45 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.yaml.snakeyaml.Yaml;
 
 /**
- * A kind node's containerd: what it holds (image names, blobs) and the snapshotter its CRI unpacks images with, all
- * asked in one exec; and an image archive imported into it. The import is the very command `kind load image-archive`
+ * A kind node's containerd: which images it holds; and, when one must go in, its blobs and the snapshotter its CRI
+ * unpacks images with (one exec), and the archive imported. The import is the very command `kind load image-archive`
  * runs on each node (ctr images import); running it here spares kind's own steps around it, which find the nodes
  * again and ask containerd for its whole config on every load (measured: a 32 MB archive 1.8-1.9 s by kind load,
  * 1.35-1.45 s so; a slim one 0.7 s against 0.25 s).
  *
- * @param images what the CRI names the images ("docker.io/library/hello:TAG")
  * @param blobs  the digests ("sha256:…") of the layers and configs in its content store
- * @param config containerd's config (TOML), read for its snapshotter only when an image goes in
+ * @param config containerd's config (TOML), read for its snapshotter when an image goes in
  */
-record KindNode(String engine, String name, Set<String> images, Set<String> blobs, String config) {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final TomlMapper TOML = new TomlMapper();
+record KindNode(String engine, String name, Set<String> blobs, String config) {
     static final String SEPARATOR = "--- deploy.java ---";
 
-    /** Asks the node's containerd, in one exec: crictl's images, the content store's blobs, containerd's config. */
-    static KindNode ask(String engine, String node) {
-        String script = "crictl images -o json && echo '" + SEPARATOR + "' && ctr --namespace=k8s.io content ls --quiet && echo '"
-                + SEPARATOR + "' && containerd config dump 2>/dev/null";
-        var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "sh", "-c", script))
-                .orFail("asking node " + node + " which images and layers its containerd holds");
-        String[] parts = ran.out().split("(?m)^" + SEPARATOR + "$", 3);
-        if (parts.length != 3) throw new Failure("node " + node + " answered what it holds in an unexpected shape", ran.both());
-        var images = new HashSet<String>();
-        try {
-            for (JsonNode image : JSON.readTree(parts[0]).path("images")) image.path("repoTags").forEach(t -> images.add(t.asText()));
-        } catch (IOException e) {
-            throw new Failure("cannot read crictl images -o json of node " + node + ": " + e.getMessage(), parts[0]);
+    /** What the node's CRI names its images ("docker.io/library/hello:TAG"): all a run that loads nothing asks. */
+    @SuppressWarnings("unchecked")
+    static Set<String> images(String engine, String node) {
+        var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "crictl", "images", "-o", "json"))
+                .orFail("crictl images on node " + node);
+        var refs = new HashSet<String>();
+        // JSON is YAML: SnakeYAML, which deploy.java has loaded already, reads it.
+        if (new Yaml().load(ran.out()) instanceof Map<?, ?> json && json.get("images") instanceof List<?> images) {
+            for (Object image : images) {
+                if (image instanceof Map<?, ?> m && m.get("repoTags") instanceof List<?> tags) tags.forEach(t -> refs.add(String.valueOf(t)));
+            }
         }
-        var blobs = new HashSet<>(parts[1].lines().map(String::strip).filter(l -> l.startsWith("sha256:")).toList());
-        return new KindNode(engine, node, images, blobs, parts[2]);
+        return refs;
+    }
+
+    /** Asks the node's containerd, in one exec, for the blobs in its content store and its config. */
+    static KindNode ask(String engine, String node) {
+        String script = "ctr --namespace=k8s.io content ls --quiet && echo '" + SEPARATOR + "' && containerd config dump 2>/dev/null";
+        var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "sh", "-c", script))
+                .orFail("asking node " + node + " which layers its containerd holds");
+        String[] parts = ran.out().split("(?m)^" + SEPARATOR + "$", 2);
+        if (parts.length != 2) throw new Failure("node " + node + " answered what it holds in an unexpected shape", ran.both());
+        var blobs = new HashSet<>(parts[0].lines().map(String::strip).filter(l -> l.startsWith("sha256:")).toList());
+        return new KindNode(engine, node, blobs, parts[1]);
     }
 
     /**
@@ -50,7 +55,7 @@ record KindNode(String engine, String name, Set<String> images, Set<String> blob
      */
     String snapshotter() {
         try {
-            JsonNode plugins = TOML.readTree(config).path("plugins");
+            JsonNode plugins = new TomlMapper().readTree(config).path("plugins"); // Jackson loads only when an image goes in
             for (JsonNode at : List.of(plugins.path("io.containerd.cri.v1.images").path("snapshotter"),
                     plugins.path("io.containerd.grpc.v1.cri").path("containerd").path("snapshotter"))) {
                 if (at.isTextual() && !at.asText().isBlank()) return at.asText();

@@ -1,14 +1,15 @@
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * The wait after a rollout. A rollout is done when the new pods are ready, but an old pod serves on during its
@@ -20,8 +21,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class OldPods {
     private OldPods() {}
-
-    static final ObjectMapper JSON = new ObjectMapper();
 
     /** Waits until no pod of these workloads is terminating with a container running; says how many it waited for. */
     static String await(Kubectl kubectl, List<Workload> workloads, Duration timeout) {
@@ -52,14 +51,14 @@ final class OldPods {
     static String list(Kubectl kubectl, String namespace, List<String> selectors, Set<String> running) {
         String out = kubectl.run(Duration.ofSeconds(30), "get", "--raw", "/api/v1/namespaces/" + namespace + "/pods")
                 .orFail("kubectl get --raw (the pods of " + namespace + ")").out();
-        JsonNode list = parse(out, "kubectl get --raw (the pods of " + namespace + ")");
+        Map<?, ?> list = parse(out, "kubectl get --raw (the pods of " + namespace + ")");
         running.clear();
-        for (JsonNode pod : list.path("items")) {
-            JsonNode labels = pod.path("metadata").path("labels");
-            if (serving(pod) && selectors.stream().anyMatch(s -> selects(s, labels))) running.add(pod.path("metadata").path("name").asText());
+        for (Object item : list.get("items") instanceof List<?> items ? items : List.of()) {
+            Map<?, ?> pod = map(item), meta = map(pod.get("metadata"));
+            if (serving(pod) && selectors.stream().anyMatch(s -> selects(s, map(meta.get("labels"))))) running.add(String.valueOf(meta.get("name")));
         }
-        String version = list.path("metadata").path("resourceVersion").asText();
-        if (version.isEmpty()) throw new Failure("the API server listed the pods of " + namespace + " without a resourceVersion", out);
+        String version = String.valueOf(map(list.get("metadata")).get("resourceVersion"));
+        if (version.isEmpty() || version.equals("null")) throw new Failure("the API server listed the pods of " + namespace + " without a resourceVersion", out);
         return version;
     }
 
@@ -90,12 +89,12 @@ final class OldPods {
                         lines.append(line).append('\n');
                         continue;
                     }
-                    JsonNode event = parse(line, "a watch event of kubectl get --raw");
-                    if (event.path("type").asText().equals("ERROR")) return null;
-                    JsonNode pod = event.path("object");
-                    version = pod.path("metadata").path("resourceVersion").asText(version);
-                    String name = pod.path("metadata").path("name").asText();
-                    if (running.contains(name) && (event.path("type").asText().equals("DELETED") || !serving(pod))) running.remove(name);
+                    Map<?, ?> event = parse(line, "a watch event of kubectl get --raw");
+                    if ("ERROR".equals(event.get("type"))) return null;
+                    Map<?, ?> pod = map(event.get("object")), meta = map(pod.get("metadata"));
+                    if (meta.get("resourceVersion") != null) version = String.valueOf(meta.get("resourceVersion"));
+                    String name = String.valueOf(meta.get("name"));
+                    if (running.contains(name) && ("DELETED".equals(event.get("type")) || !serving(pod))) running.remove(name);
                     if (running.isEmpty()) return version;
                 }
             } finally {
@@ -113,28 +112,34 @@ final class OldPods {
     }
 
     /** A terminating pod with a container still running: it may still answer. */
-    static boolean serving(JsonNode pod) {
-        if (pod.path("metadata").path("deletionTimestamp").isMissingNode() || pod.path("metadata").path("deletionTimestamp").isNull()) return false;
-        for (JsonNode container : pod.path("status").path("containerStatuses")) {
-            if (container.path("state").has("running")) return true;
+    static boolean serving(Map<?, ?> pod) {
+        if (map(pod.get("metadata")).get("deletionTimestamp") == null) return false;
+        for (Object container : map(pod.get("status")).get("containerStatuses") instanceof List<?> l ? l : List.of()) {
+            if (map(map(container).get("state")).get("running") != null) return true;
         }
         return false;
     }
 
     /** Whether labels match a selector "k=v,k2=v2". */
-    static boolean selects(String selector, JsonNode labels) {
+    static boolean selects(String selector, Map<?, ?> labels) {
         for (String term : selector.split(",")) {
             String[] kv = term.split("=", 2);
-            if (kv.length != 2 || !kv[1].equals(labels.path(kv[0]).asText(null))) return false;
+            if (kv.length != 2 || !kv[1].equals(labels.get(kv[0]))) return false;
         }
         return true;
     }
 
-    static JsonNode parse(String json, String what) {
+    static Map<?, ?> map(Object value) {
+        return value instanceof Map<?, ?> m ? m : Map.of();
+    }
+
+    /** JSON is YAML: SnakeYAML, which deploy.java has loaded already, reads what the API server answers. */
+    static Map<?, ?> parse(String json, String what) {
         try {
-            return JSON.readTree(json);
-        } catch (IOException e) {
+            if (new Yaml().load(json) instanceof Map<?, ?> m) return m;
+        } catch (YAMLException e) {
             throw new Failure("cannot read what " + what + " answered: " + e.getMessage(), json);
         }
+        throw new Failure("cannot read what " + what + " answered: not an object", json);
     }
 }

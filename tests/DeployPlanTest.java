@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
  * The smoke test asks a tiny local server that answers Hello World on the "ingress" port.
  */
 class DeployPlanTest extends Fakes.Plan {
-    /** What a node is asked (its images, blobs and containerd's config, in one exec), and how an image goes in. */
-    static final String ASK_NODE = "docker exec %s sh -c crictl images -o json && echo '--- deploy.java ---' && ctr --namespace=k8s.io content ls --quiet",
+    /** What a node is asked before an image goes in (its blobs and containerd's config, in one exec), and how it goes in. */
+    static final String ASK_NODE = "docker exec %s sh -c ctr --namespace=k8s.io content ls --quiet && echo '--- deploy.java ---' && containerd config dump",
             IMPORT = "docker exec -i %s ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -";
 
     @Test
@@ -36,7 +36,8 @@ class DeployPlanTest extends Fakes.Plan {
                 "kind get clusters",
                 "kind create cluster --name hello-world --config " + root + "/build/kind/hello-world.yaml --wait 120s --image lab/node:v1",
                 "kind get nodes --name hello-world",
-                // One exec asks the node what it holds; each image goes in as kind load would put it (ctr images import).
+                // The node's images, then (some are missing) its blobs and config; each image goes in as kind load would put it.
+                "docker exec hello-world-control-plane crictl images -o json",
                 ASK_NODE.formatted("hello-world-control-plane")));
         for (String s : SERVICES) expected.add(IMPORT.formatted("hello-world-control-plane"));
         expected.addAll(List.of(
@@ -111,6 +112,7 @@ class DeployPlanTest extends Fakes.Plan {
         List<String> calls = calls();
         assertTrue(calls.stream().noneMatch(c -> c.startsWith("kind create")), "no cluster created: " + calls);
         assertTrue(calls.stream().noneMatch(c -> c.contains(" images import ")), "nothing loaded: " + calls);
+        assertTrue(calls.stream().noneMatch(c -> c.contains(" content ls ")), "nor the node's blobs asked: " + calls);
         assertTrue(calls.contains("docker port hello-world-control-plane 80/tcp"), "the host port is checked: " + calls);
         assertTrue(r.err().contains(" ✓ Reusing cluster hello-world"), r.err());
         assertTrue(r.err().contains("all " + SERVICES.size() + " already present on hello-world-control-plane"), r.err());
@@ -177,10 +179,11 @@ class DeployPlanTest extends Fakes.Plan {
         assertTrue(r.err().contains(" ✓ Creating cluster hello-world") && r.err().contains("a control plane and 2 workers"), r.err());
         // The images go to the workers only: the app's pods never run on the tainted control plane.
         for (String node : List.of("hello-world-worker", "hello-world-worker2")) {
-            assertTrue(calls().stream().anyMatch(c -> c.startsWith(ASK_NODE.formatted(node))), "images are checked on " + node + ": " + calls());
+            assertTrue(calls().contains("docker exec " + node + " crictl images -o json"), "images are checked on " + node + ": " + calls());
+            assertTrue(calls().stream().anyMatch(c -> c.startsWith(ASK_NODE.formatted(node))), "blobs are asked of " + node + ": " + calls());
             assertEquals(SERVICES.size(), calls().stream().filter(c -> c.startsWith(IMPORT.formatted(node))).count(), "each image goes to " + node + ": " + calls());
         }
-        assertTrue(calls().stream().noneMatch(c -> c.contains("hello-world-control-plane") && (c.contains(" sh -c ") || c.contains(" import "))), calls().toString());
+        assertTrue(calls().stream().noneMatch(c -> c.contains("hello-world-control-plane") && (c.contains(" crictl ") || c.contains(" sh -c ") || c.contains(" import "))), calls().toString());
         assertTrue(calls().contains("kubectl --context kind-hello-world apply -k " + Support.ROOT + "/build/kustomize/prod --server-side --force-conflicts -o yaml"), calls().toString());
 
         // Reused as it is, for prod and for dev alike.

@@ -201,12 +201,13 @@ class Fakes {
                   inspect) if [ -e "$s/node-stopped" ]; then echo false; else echo true; fi ;;
                   exec)
                     case "$*" in
-                      # What a node holds (KindNode.ask): crictl's images, the content store's blobs, containerd's config.
-                      *" sh -c crictl images -o json && "*)
+                      # What a node holds: crictl's images (KindNode.images); the content store's blobs and containerd's config (ask).
+                      *" crictl images -o json")
                         printf '{"images": ['
                         sep=
                         while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
-                        printf ']}\\n--- deploy.java ---\\n'
+                        printf ']}\\n' ;;
+                      *" sh -c ctr --namespace=k8s.io content ls --quiet && "*)
                         cat "$s/node-blobs" 2>/dev/null || true
                         printf -- "--- deploy.java ---\\nversion = 3\\n[plugins]\\n  [plugins.'io.containerd.cri.v1.images']\\n    snapshotter = '%s'\\n" \\
                           "$(cat "$s/snapshotter" 2>/dev/null || echo overlayfs)" ;;
