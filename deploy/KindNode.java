@@ -14,7 +14,7 @@ import org.yaml.snakeyaml.Yaml;
  * unpacks images with (one exec), and the archive imported. The import is the very command `kind load image-archive`
  * runs on each node (ctr images import); running it here spares kind's own steps around it, which find the nodes
  * again and ask containerd for its whole config on every load (measured: a 32 MB archive 1.8-1.9 s by kind load,
- * 1.35-1.45 s so; a slim one 0.7 s against 0.25 s).
+ * 1.35-1.45 s so; the load step of a change to hello, 6.6 kB imported, 0.9-1.2 s before, 0.7-0.8 s so).
  *
  * @param blobs  the digests ("sha256:…") of the layers and configs in its content store
  * @param config containerd's config (TOML), read for its snapshotter when an image goes in
@@ -23,7 +23,6 @@ record KindNode(String engine, String name, Set<String> blobs, String config) {
     static final String SEPARATOR = "--- deploy.java ---";
 
     /** What the node's CRI names its images ("docker.io/library/hello:TAG"): all a run that loads nothing asks. */
-    @SuppressWarnings("unchecked")
     static Set<String> images(String engine, String node) {
         var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "crictl", "images", "-o", "json"))
                 .orFail("crictl images on node " + node);
