@@ -179,16 +179,18 @@ record Kind(String name, String engine) {
             (onNodes.stream().allMatch(refs -> refs.contains(ref)) ? present : loaded).add(image.name());
         }
         if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
-        var on = ask(nodes);
         long sent = 0, of = 0;
+        List<KindNode> on = null;
+        SlimArchive.Sent last = null;
         for (Image image : images) {
             if (!loaded.contains(image.name())) continue;
+            // Asked again after an image went whole: the next ones share its base (on a new cluster).
+            if (on == null || last.bytes() == last.of()) on = ask(nodes);
             var slim = loadSlim(image, on, false);
             if (slim == null) slim = loadSlim(image, on, true); // a blob gone from a node meanwhile: send them all
             sent += slim.bytes();
             of += slim.of();
-            // Asked again after an image went whole: the next ones share its base (on a new cluster).
-            if (slim.bytes() == slim.of()) on = ask(nodes);
+            last = slim;
         }
         String moved = sent == of ? Push.size(sent) : Push.size(sent) + " sent, " + Push.size(of - sent) + " already on the node" + (nodes.size() > 1 ? "s" : "");
         return "loaded " + String.join(", ", loaded) + " (" + moved + ")" + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
