@@ -154,6 +154,8 @@ class deploy implements Callable<Integer> {
                 context.up(this, checkout, to);
                 return null;
             }
+            // The build (javac and Jib, in-process) needs nothing that the checks below find out: it runs meanwhile.
+            var building = to != null ? null : Step.ahead(() -> Image.buildAll(checkout, root.resolve("build/images"), base.ref));
             Tools tools = Step.run("Checking tools",
                     () -> Tools.check(checkout.lacks(profile.name()), Need.ENGINE, Need.KIND, Need.KUBECTL));
             Kind kind = new Kind(cluster.name, tools.engine());
@@ -161,8 +163,7 @@ class deploy implements Callable<Integer> {
             // A wrong port, or too few workers for the profile, fails here, before anything changes.
             String reuse = exists ? kind.checkHostPort(port) + "; " + kind.checkWorkers(root, profile.name()) : null;
             LocalRegistry local = LocalRegistry.start(tools.engine(), to);
-            List<Image> images = to != null ? null : Step.run("Building images with Jib (" + base.ref + ")",
-                    () -> Image.buildAll(checkout, root.resolve("build/images"), base.ref));
+            List<Image> images = to != null ? null : Step.run("Building images with Jib (" + base.ref + ")", building);
             List<Push> pushes = to == null ? null : Push.step(checkout, to, base.ref);
 
             if (exists) {
@@ -172,7 +173,10 @@ class deploy implements Callable<Integer> {
                         () -> Step.note(kind.create(root, profile.name(), port, nodeImage, timeout)));
             }
             if (local != null) Step.run("Connecting the local registry to " + kind.name(), () -> Step.note(local.wire(kind, root)));
-            else if (images != null) Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images)));
+            else if (images != null) {
+                boolean expected = !exists || images.stream().anyMatch(Image::builtByThisRun);
+                Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images, expected)));
+            }
 
             Kubectl kubectl = kind.kubectl();
             Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",

@@ -90,7 +90,7 @@ final class DevLoop {
             what = describe(plan);
             Callable<List<Image>> build = () -> Image.buildAll(checkout, root.resolve("build/images"), up.base.ref).value();
             List<Image> images = plan.rebuild().isEmpty() ? build.call() : timed(took, "build", build); // the kept archives: quick
-            if (!plan.rebuild().isEmpty()) timed(took, "load", () -> served.kind().load(images));
+            if (!plan.rebuild().isEmpty()) timed(took, "load", () -> served.kind().load(images, true));
             if (plan.ingress()) timed(took, "ingress", () -> {
                 kubectl.applyAndWait(root, root.resolve("manifests/ingress"), bound);
                 return null;

@@ -30,6 +30,7 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -172,7 +173,16 @@ record Image(String name, int port, String tag, Path tar) {
             Classes.delete(classes);
         }
         Files.writeString(refFile(), ref() + "\n");
+        BUILT.add(tar);
         return this;
+    }
+
+    /** The archives this run wrote (not kept from an earlier one). */
+    static final Set<Path> BUILT = ConcurrentHashMap.newKeySet();
+
+    /** Whether this run wrote the archive: then no node has this image yet, most likely. */
+    boolean builtByThisRun() {
+        return BUILT.contains(tar);
     }
 
     void containerize(Path root, String base, Path classes) throws Exception {

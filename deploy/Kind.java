@@ -166,13 +166,18 @@ record Kind(String name, String engine) {
      * node status would do too, but it stops at 50 images). Where there are workers, only they get the images: the
      * app's pods never run on the control plane, which keeps its taint. What is imported leaves out the layers every
      * node has (the Java base, once one image is there): see SlimArchive; how, and why not through kind: see KindNode.
+     * {@code expected}: an image most likely goes in (a new cluster, or one just built), so the nodes are asked for
+     * everything in one exec each; else (a run with nothing new) for their images alone, and for the rest if need be.
      */
-    String load(List<Image> images) throws IOException, InterruptedException {
+    String load(List<Image> images, boolean expected) throws IOException, InterruptedException {
         var present = new ArrayList<String>();
         var loaded = new ArrayList<String>();
         var all = nodes();
         var nodes = workers(all).isEmpty() ? all : workers(all);
-        var onNodes = Step.together(nodes.stream().<Callable<Set<String>>>map(n -> () -> KindNode.images(engine, n)).toList(), "asking the nodes");
+        // Where an image most likely goes in (expected), each node is asked for its images, blobs and config at once.
+        List<KindNode> on = expected ? ask(nodes, true) : null;
+        var onNodes = on != null ? on.stream().map(KindNode::images).toList()
+                : Step.together(nodes.stream().<Callable<Set<String>>>map(n -> () -> KindNode.images(engine, n)).toList(), "asking the nodes");
         for (Image image : images) {
             // What kind load names hello:tag inside containerd, and so does the import here.
             String ref = "docker.io/library/" + image.ref();
@@ -180,12 +185,11 @@ record Kind(String name, String engine) {
         }
         if (loaded.isEmpty()) return "all " + present.size() + " already present on " + String.join(", ", nodes);
         long sent = 0, of = 0;
-        List<KindNode> on = null;
         SlimArchive.Sent last = null;
         for (Image image : images) {
             if (!loaded.contains(image.name())) continue;
             // Asked again after an image went whole: the next ones share its base (on a new cluster).
-            if (on == null || last.bytes() == last.of()) on = ask(nodes);
+            if (on == null || last != null && last.bytes() == last.of()) on = ask(nodes, false);
             var slim = loadSlim(image, on, false);
             if (slim == null) slim = loadSlim(image, on, true); // a blob gone from a node meanwhile: send them all
             sent += slim.bytes();
@@ -196,9 +200,9 @@ record Kind(String name, String engine) {
         return "loaded " + String.join(", ", loaded) + " (" + moved + ")" + (present.isEmpty() ? "" : "; " + String.join(", ", present) + " already present");
     }
 
-    /** The nodes' containerds, asked side by side for their blobs and config. */
-    List<KindNode> ask(List<String> nodes) throws InterruptedException {
-        return Step.together(nodes.stream().<Callable<KindNode>>map(n -> () -> KindNode.ask(engine, n)).toList(), "asking the nodes");
+    /** The nodes' containerds, asked side by side for their blobs and config (and images). */
+    List<KindNode> ask(List<String> nodes, boolean images) throws InterruptedException {
+        return Step.together(nodes.stream().<Callable<KindNode>>map(n -> () -> KindNode.ask(engine, n, images)).toList(), "asking the nodes");
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -36,6 +37,24 @@ final class Step {
             }
         }
         return results;
+    }
+
+    /**
+     * Starts a step's work now, on a thread of its own, for a later {@link #run} to wait for: what it throws is thrown
+     * there, as the step's. For work that needs nothing of the steps before it (up's build, while the tools and the
+     * cluster are asked).
+     */
+    static <T> Callable<Done<T>> ahead(Callable<Done<T>> work) {
+        var task = new FutureTask<>(work);
+        Thread.ofVirtual().start(task);
+        return () -> {
+            try {
+                return task.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Exception cause) throw cause;
+                throw e;
+            }
+        };
     }
 
     /** Stack traces of failures, and no live step line (the commands are printed in between). */

@@ -195,22 +195,29 @@ class Fakes {
         }
 
         static final String DOCKER = """
+                # What a node holds: crictl's images; the content store's blobs and containerd's config.
+                images() {
+                  printf '{"images": ['
+                  sep=
+                  while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
+                  printf ']}\\n'
+                }
+                blobs_and_config() {
+                  cat "$s/node-blobs" 2>/dev/null || true
+                  printf -- "--- deploy.java ---\\nversion = 3\\n[plugins]\\n  [plugins.'io.containerd.cri.v1.images']\\n    snapshotter = '%s'\\n" \\
+                    "$(cat "$s/snapshotter" 2>/dev/null || echo overlayfs)"
+                }
                 case "$1" in
                   version) echo "20.10.24" ;;
                   port) echo "127.0.0.1:$(cat "$s/host-port")" ;;
                   inspect) if [ -e "$s/node-stopped" ]; then echo false; else echo true; fi ;;
                   exec)
                     case "$*" in
-                      # What a node holds: crictl's images (KindNode.images); the content store's blobs and containerd's config (ask).
-                      *" crictl images -o json")
-                        printf '{"images": ['
-                        sep=
-                        while read -r ref; do printf '%s{"repoTags": ["%s"]}' "$sep" "$ref"; sep=,; done < <(cat "$s/node-images" 2>/dev/null)
-                        printf ']}\\n' ;;
-                      *" sh -c ctr --namespace=k8s.io content ls --quiet && "*)
-                        cat "$s/node-blobs" 2>/dev/null || true
-                        printf -- "--- deploy.java ---\\nversion = 3\\n[plugins]\\n  [plugins.'io.containerd.cri.v1.images']\\n    snapshotter = '%s'\\n" \\
-                          "$(cat "$s/snapshotter" 2>/dev/null || echo overlayfs)" ;;
+                      # KindNode.images (a run that built nothing), KindNode.ask without and with the images.
+                      *" crictl images -o json") images ;;
+                      *" sh -c ctr --namespace=k8s.io content ls --quiet && "*) blobs_and_config ;;
+                      *" sh -c crictl images -o json && echo '--- deploy.java ---' && ctr --namespace=k8s.io content ls --quiet && "*)
+                        images; echo "--- deploy.java ---"; blobs_and_config ;;
                       # An import (what kind load runs): an OCI layout, as deploy.java's SlimArchive writes it, on stdin.
                       "exec -i "*" ctr --namespace=k8s.io images import "*)
                         if [ -e "$s/fail-import" ]; then echo "ctr: content digest sha256:0: not found" >&2; exit 1; fi
