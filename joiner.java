@@ -529,7 +529,8 @@ class joiner {
     /**
      * SIGTERM: readiness turns 503, and whatever still arrives (from a load balancer that has not dropped this pod
      * yet, or on a kept-alive connection) is answered, each answer closing its connection. Once no answer was due for
-     * SHUTDOWN_QUIET_MS (0: at once) the listener closes, and requests in flight get what is left of the grace.
+     * SHUTDOWN_QUIET_MS (0: at once) the listener closes, and requests in flight get what is left of the grace. Then
+     * it says so ("NAME stopped") and exits.
      */
     static void stop(HttpServer server, int graceSeconds, int quietMillis) {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(graceSeconds), quiet = TimeUnit.MILLISECONDS.toNanos(quietMillis);
@@ -537,6 +538,7 @@ class joiner {
         stopping = true;
         for (long wait; (wait = Math.min(lastAnswer + quiet, end) - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
         server.stop((int) Math.max(0, TimeUnit.NANOSECONDS.toSeconds(end - System.nanoTime())));
+        System.out.println(NAME + " stopped"); // the last line: no answer comes from here any more (deploy.java waits for it)
         Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
     }
 

@@ -237,6 +237,27 @@ class DeployPlanTest extends Fakes.Plan {
         assertTrue(r.out().contains("Howdy World is served at http://localhost:" + port + "/"), r.out());
     }
 
+    /** Issue 11: a service's last line says it stopped (hello.java's stop()); up need not wait for the kubelet to notice. */
+    @Test
+    void an_old_pod_that_said_it_stopped_is_waited_for_no_longer() throws IOException {
+        // One old pod of hello, its container running as far as the API server knows, and a watch that reports nothing
+        // (the kubelet has not noticed yet): its log's last line ends the wait.
+        Files.writeString(state.resolve("pods.json"), """
+                {"kind": "PodList", "metadata": {"resourceVersion": "41"}, "items": [
+                  {"metadata": {"name": "hello-5f7d8-old01", "deletionTimestamp": "2026-11-30T10:00:00Z",
+                                "labels": {"app.kubernetes.io/name": "hello", "pod-template-hash": "5f7d8"}},
+                   "spec": {"containers": [{"name": "hello", "image": "hello:0123456789abcdef"}]},
+                   "status": {"containerStatuses": [{"name": "hello", "state": {"running": {"startedAt": "2026-11-30T09:00:00Z"}}}]}}
+                ]}
+                """);
+        Files.writeString(state.resolve("watch-waits"), "");
+        Files.writeString(state.resolve("last-line-hello-5f7d8-old01"), "hello 10.244.0.7 \"GET /\" 200 id=-\nhello stopped\n");
+        var r = up();
+        assertEquals(0, r.exit(), r.both());
+        assertTrue(r.err().contains("for the old pods to stop, so that only new ones answer: 1 stopped"), r.err());
+        assertTrue(calls().contains("kubectl --context kind-hello-world -n hello-world logs -f --tail=1 hello-5f7d8-old01"), calls().toString());
+    }
+
     @Test
     void up_waits_until_no_old_pod_runs_before_it_asks() throws IOException {
         // Left by the rollout: two old pods of hello, terminating with their containers running; another app's pod,

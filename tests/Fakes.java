@@ -243,7 +243,11 @@ class Fakes {
                 case "$*" in
                   # The app's pods (OldPods lists them, then follows them from the list's version): $s/pods.json, $s/pod-events.
                   *" get --raw /api/v1/namespaces/hello-world/pods") cat "$s/pods.json" 2>/dev/null || echo '{"kind": "PodList", "metadata": {"resourceVersion": "7"}, "items": []}' ;;
-                  *" get --raw /api/v1/namespaces/hello-world/pods?watch=1&resourceVersion="[0-9]*"&"*) cat "$s/pod-events" 2>/dev/null || true ;;
+                  *" get --raw /api/v1/namespaces/hello-world/pods?watch=1&resourceVersion="[0-9]*"&"*)
+                    cat "$s/pod-events" 2>/dev/null || true
+                    if [ -e "$s/watch-waits" ]; then exec sleep 100; fi ;; # a kubelet that has not reported yet
+                  # An old pod's log followed from its last line: $s/last-line-POD, then nothing more (it has not ended).
+                  *" logs -f --tail=1 "*) cat "$s/last-line-${@: -1}" 2>/dev/null; exec sleep 100 ;;
                   *" -n traefik get "*" -o json") deployment traefik traefik get ;;
                   *" -n hello-world get "*" -o json") for d in $FAKE_SERVICES; do deployment $d hello-world get; done ;;
                   "version --client") echo "Client Version: v1.34.0"; echo "Kustomize Version: v5.7.1" ;;

@@ -63,9 +63,12 @@ class ServicesTest {
             s.awaitLine("\"GET /\" 200 id=trace-7", Upstreams.PATIENCE);
             assertServerLimits(s);
 
-            s.process.destroy(); // SIGTERM
+            s.process.toHandle().destroy(); // SIGTERM (Process.destroy would close its output too, and its last line with it)
             assertTrue(s.process.waitFor(Upstreams.PATIENCE.toSeconds(), TimeUnit.SECONDS), name + " did not stop after SIGTERM");
             assertEquals(0, s.process.exitValue(), "SIGTERM is a clean stop");
+            // Its last line says it stopped: deploy.java's up and dev wait for it, rather than for the kubelet to notice.
+            s.awaitLine(name + " stopped", Upstreams.PATIENCE);
+            assertEquals(name + " stopped", s.lines.getLast(), s.lines.toString());
         }
     }
 
