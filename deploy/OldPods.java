@@ -130,8 +130,9 @@ final class OldPods {
 
     /**
      * Follows the namespace's pods from a version until none in running still runs a container, or the watch ends (the
-     * API server ends it at timeoutSeconds, or sooner now and then; LastLines, when the last one said it stopped). Answers the last version seen, or null when the
-     * API server no longer has the version asked for (an ERROR event: 410 Gone).
+     * API server ends it at timeoutSeconds, or sooner now and then; LastLines, when the last one said it stopped).
+     * Answers the last version seen, or null when the API server no longer has the version asked for (an ERROR event:
+     * 410 Gone).
      */
     static String follow(Kubectl kubectl, String namespace, String version, long seconds, Set<String> running, AtomicReference<Process> watch) {
         var command = new ArrayList<>(List.of("kubectl", "--context", kubectl.context(), "get", "--raw",
