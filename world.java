@@ -5,7 +5,11 @@
 import com.sun.net.httpserver.Filter;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -66,7 +70,10 @@ class world {
                     + (taken ? " (another process has it? set PORT to a free port, or 0 for any)" : ""));
         }
         var context = server.createContext("/", world::handle);
-        if (accessLog) context.getFilters().add(Filter.afterHandler("access log", world::log));
+        if (accessLog) {
+            context.getFilters().add(Filter.afterHandler("access log", world::log));
+            Thread.ofVirtual().start(world::flushAccessLog);
+        }
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server, grace, quiet)));
@@ -123,9 +130,26 @@ class world {
     }
 
     static void log(HttpExchange exchange) {
-        System.out.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
+        ACCESS.println(NAME + " " + exchange.getRemoteAddress().getAddress().getHostAddress() + " \""
                 + exchange.getRequestMethod() + " " + exchange.getRequestURI() + "\" " + exchange.getResponseCode()
                 + " id=" + Objects.requireNonNullElse(exchange.getResponseHeaders().getFirst("X-Request-Id"), "-"));
+    }
+
+    /**
+     * The access log's lines go out together, every ACCESS_LOG_FLUSH_MS (flushAccessLog, and at shutdown): a write per
+     * request costs whoever follows the log a wake-up per line (`kubectl logs -f`: at each, the kubelet asks the
+     * container runtime whether the container still runs). Measured with `dev` following 3 pods under 40 requests/s:
+     * containerd and the kubelet ~0.15 of a core less, and a save served ~1 s sooner (docs/design.md).
+     */
+    static final PrintStream ACCESS = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16),
+            false, StandardCharsets.UTF_8);
+    static final long ACCESS_LOG_FLUSH_MS = 100;
+
+    static void flushAccessLog() {
+        while (true) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ACCESS_LOG_FLUSH_MS));
+            ACCESS.flush();
+        }
     }
 
     /**
@@ -140,6 +164,7 @@ class world {
         stopping = true;
         for (long wait; (wait = Math.min(lastAnswer + quiet, end) - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
         server.stop((int) Math.max(0, TimeUnit.NANOSECONDS.toSeconds(end - System.nanoTime())));
+        ACCESS.flush(); // what the requests answered logged, then
         System.out.println(NAME + " stopped"); // the last line: no answer comes from here any more (deploy.java waits for it)
         Runtime.getRuntime().halt(OK); // SIGTERM is how a pod normally ends: success, not the JVM's 143
     }

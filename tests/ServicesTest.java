@@ -63,12 +63,15 @@ class ServicesTest {
             s.awaitLine("\"GET /\" 200 id=trace-7", Upstreams.PATIENCE);
             assertServerLimits(s);
 
+            // A request answered just before SIGTERM: its access log line, written in a batch, is not lost.
+            assertEquals(200, Support.send(Upstreams.request(s.url).header("X-Request-Id", "last-1").build()).statusCode());
             s.process.toHandle().destroy(); // SIGTERM (Process.destroy would close its output too, and its last line with it)
             assertTrue(s.process.waitFor(Upstreams.PATIENCE.toSeconds(), TimeUnit.SECONDS), name + " did not stop after SIGTERM");
             assertEquals(0, s.process.exitValue(), "SIGTERM is a clean stop");
             // Its last line says it stopped: deploy.java's up and dev wait for it, rather than for the kubelet to notice.
             s.awaitLine(name + " stopped", Upstreams.PATIENCE);
             assertEquals(name + " stopped", s.lines.getLast(), s.lines.toString());
+            assertTrue(s.lines.stream().anyMatch(l -> l.contains("\"GET /\" 200 id=last-1")), s.lines.toString());
         }
     }
 
