@@ -11,9 +11,14 @@ import java.util.concurrent.TimeUnit;
  */
 record Kubectl(String context) {
     Proc.Ran run(Duration timeout, String... args) {
+        return Proc.run(timeout, command(args));
+    }
+
+    /** kubectl with this context and these arguments, for a command run otherwise (followed, say). */
+    List<String> command(String... args) {
         var command = new ArrayList<>(List.of("kubectl", "--context", context));
         command.addAll(List.of(args));
-        return Proc.run(timeout, command);
+        return command;
     }
 
     /** kubectl kustomize: the YAML a kustomization makes, with no cluster. */

@@ -2,14 +2,12 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.yaml.snakeyaml.Yaml;
@@ -67,39 +65,22 @@ final class OldPods {
      */
     static final class LastLines implements AutoCloseable {
         final Set<String> stopped = ConcurrentHashMap.newKeySet();
-        final List<Process> processes = new CopyOnWriteArrayList<>();
-        volatile boolean closed;
+        final Proc.Streams streams = new Proc.Streams(); // only a shortcut: when one ends early, the watch tells as well
 
         LastLines(Kubectl kubectl, String namespace, Map<String, String> containers, Set<String> running, AtomicReference<Process> watch) {
-            containers.forEach((pod, container) -> Thread.ofVirtual().start(() -> {
-                var command = List.of("kubectl", "--context", kubectl.context(), "-n", namespace, "logs", "-f", "--tail=1", pod);
-                if (Proc.verbose) System.err.println("   $ " + String.join(" ", command));
-                try {
-                    Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-                    processes.add(p);
-                    if (closed) p.destroy(); // started after the wait ended
-                    p.getOutputStream().close();
-                    try (var reader = p.inputReader(UTF_8)) {
-                        for (String line; (line = reader.readLine()) != null; ) {
-                            if (!line.strip().equals(stoppedLine(container))) continue;
-                            stopped.add(pod);
-                            running.remove(pod);
-                            if (running.isEmpty() && watch.get() != null) watch.get().destroy();
-                            break;
-                        }
-                    } finally {
-                        p.destroy();
-                    }
-                } catch (IOException e) {
-                    // only a shortcut: the watch tells as well
-                }
-            }));
+            containers.forEach((pod, container) -> Thread.ofVirtual().start(() -> streams.stream(
+                    kubectl.command("-n", namespace, "logs", "-f", "--tail=1", pod), line -> {
+                        if (!line.strip().equals(stoppedLine(container))) return true;
+                        stopped.add(pod);
+                        running.remove(pod);
+                        if (running.isEmpty() && watch.get() != null) watch.get().destroy();
+                        return false;
+                    })));
         }
 
         @Override
         public void close() {
-            closed = true;
-            processes.forEach(Process::destroy);
+            streams.close();
         }
     }
 
@@ -135,8 +116,8 @@ final class OldPods {
      * 410 Gone).
      */
     static String follow(Kubectl kubectl, String namespace, String version, long seconds, Set<String> running, AtomicReference<Process> watch) {
-        var command = new ArrayList<>(List.of("kubectl", "--context", kubectl.context(), "get", "--raw",
-                "/api/v1/namespaces/" + namespace + "/pods?watch=1&resourceVersion=" + version + "&timeoutSeconds=" + seconds));
+        var command = kubectl.command("get", "--raw",
+                "/api/v1/namespaces/" + namespace + "/pods?watch=1&resourceVersion=" + version + "&timeoutSeconds=" + seconds);
         if (Proc.verbose) System.err.println("   $ " + String.join(" ", command));
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();

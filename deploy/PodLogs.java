@@ -1,6 +1,3 @@
-import static java.nio.charset.StandardCharsets.UTF_8;
-
-import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -9,7 +6,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 
@@ -29,8 +25,7 @@ final class PodLogs implements AutoCloseable {
     final boolean colour;
     final int width;
     final Set<String> followed = ConcurrentHashMap.newKeySet();
-    final List<Process> processes = new CopyOnWriteArrayList<>();
-    volatile boolean closed;
+    final Proc.Streams streams = new Proc.Streams();
 
     /** @param services the services shown (manifests label their pods app.kubernetes.io/name=SERVICE) */
     PodLogs(Kubectl kubectl, List<String> services) {
@@ -64,15 +59,9 @@ final class PodLogs implements AutoCloseable {
         return "app.kubernetes.io/name in (" + String.join(",", services) + ")";
     }
 
-    List<String> kubectl(String... args) {
-        var command = new ArrayList<>(List.of("kubectl", "--context", kubectl.context()));
-        command.addAll(List.of(args));
-        return command;
-    }
-
     /** The services' pods in all namespaces. */
     List<Pod> pods() {
-        String out = Proc.run(Duration.ofSeconds(30), kubectl("get", "pods", "--all-namespaces", "-l", selector(), "-o",
+        String out = Proc.run(Duration.ofSeconds(30), kubectl.command("get", "pods", "--all-namespaces", "-l", selector(), "-o",
                 "jsonpath={range .items[*]}{.metadata.namespace} {.metadata.name} {.metadata.labels.app\\.kubernetes\\.io/name} "
                         + CONTAINER + "{\"\\n\"}{end}")).orFail("kubectl get pods").out();
         return out.lines().map(Pod::parse).filter(p -> p != null).toList();
@@ -86,7 +75,7 @@ final class PodLogs implements AutoCloseable {
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (Pod pod : pods) {
                 pool.submit(() -> {
-                    var ran = Proc.run(Duration.ofMinutes(1), kubectl("-n", pod.namespace(), "logs", pod.name(), "--timestamps"));
+                    var ran = Proc.run(Duration.ofMinutes(1), kubectl.command("-n", pod.namespace(), "logs", pod.name(), "--timestamps"));
                     var mine = new ArrayList<Line>();
                     Instant at = Instant.EPOCH;
                     for (String line : ran.out().lines().toList()) {
@@ -114,39 +103,25 @@ final class PodLogs implements AutoCloseable {
      */
     void follow(Instant sinceTime) {
         Thread.ofVirtual().start(() -> {
-            while (!closed) {
+            while (!streams.closed) {
                 // --watch lists the pods, then prints each one again whenever it changes.
-                stream(kubectl("get", "pods", "--all-namespaces", "-l", selector(), "--watch", "-o",
+                streams.stream(kubectl.command("get", "pods", "--all-namespaces", "-l", selector(), "--watch", "-o",
                         "jsonpath={.metadata.namespace} {.metadata.name} {.metadata.labels.app\\.kubernetes\\.io/name} " + CONTAINER + "{\"\\n\"}"),
                         line -> {
                             Pod pod = Pod.parse(line);
                             if (pod != null && !pod.container().isEmpty() && followed.add(pod.container())) {
-                                var args = new ArrayList<>(kubectl("-n", pod.namespace(), "logs", "--follow", pod.name()));
+                                var args = new ArrayList<>(kubectl.command("-n", pod.namespace(), "logs", "--follow", pod.name()));
                                 if (sinceTime != null) args.add("--since-time=" + sinceTime);
-                                Thread.ofVirtual().start(() -> stream(args, text -> emit(pod, text)));
+                                Thread.ofVirtual().start(() -> streams.stream(args, text -> {
+                                    emit(pod, text);
+                                    return true;
+                                }));
                             }
+                            return true;
                         });
                 sleep(); // the watch ended (the API server closes watches now and then): watch again
             }
         });
-    }
-
-    /** Runs a command and hands each line of its output to a consumer, until it ends or close(). */
-    void stream(List<String> command, java.util.function.Consumer<String> each) {
-        if (closed) return;
-        try {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            processes.add(p);
-            p.getOutputStream().close();
-            try (var reader = p.inputReader(UTF_8)) {
-                for (String line; (line = reader.readLine()) != null && !closed; ) each.accept(line);
-            } finally {
-                p.destroy();
-                processes.remove(p);
-            }
-        } catch (IOException e) {
-            // kubectl ended or could not start; follow() tries again, a single pod's log is done
-        }
     }
 
     /**
@@ -171,13 +146,12 @@ final class PodLogs implements AutoCloseable {
             Thread.sleep(1000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            closed = true;
+            streams.close();
         }
     }
 
     @Override
     public void close() {
-        closed = true;
-        processes.forEach(Process::destroy);
+        streams.close();
     }
 }

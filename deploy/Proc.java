@@ -10,7 +10,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * Commands on this machine: argument lists (never a shell line), bounded in time, output captured and shown only
@@ -19,6 +21,44 @@ import java.util.concurrent.TimeUnit;
 final class Proc {
     /** Shows each command and its output as it runs (--verbose). */
     static boolean verbose;
+
+    /**
+     * Commands that run until they are no longer needed (kubectl logs -f, get --watch), their output read line by line,
+     * all ended by close(): a log view's, or a wait's.
+     */
+    static final class Streams implements AutoCloseable {
+        final List<Process> processes = new CopyOnWriteArrayList<>();
+        volatile boolean closed;
+
+        /**
+         * Runs a command and hands each line of its output to {@code each} until that answers false, the command ends
+         * (or cannot start), or close(); its standard error is dropped.
+         */
+        void stream(List<String> command, Predicate<String> each) {
+            if (closed) return;
+            if (verbose) System.err.println("   $ " + String.join(" ", command));
+            try {
+                Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                processes.add(p);
+                if (closed) p.destroy(); // started as close() ran
+                p.getOutputStream().close();
+                try (var reader = p.inputReader(UTF_8)) {
+                    for (String line; !closed && (line = reader.readLine()) != null; ) if (!each.test(line)) break;
+                } finally {
+                    p.destroy();
+                    processes.remove(p);
+                }
+            } catch (IOException e) {
+                // it ended (close() closes its output too), or could not start: the caller knows what that means
+            }
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            processes.forEach(Process::destroy);
+        }
+    }
 
     record Ran(List<String> command, int exit, String out, String err) {
         String both() {
