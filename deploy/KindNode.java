@@ -53,7 +53,8 @@ record KindNode(String engine, String name, Set<String> images, Set<String> blob
         var ran = Proc.run(Duration.ofSeconds(30), List.of(engine, "exec", node, "sh", "-c", script))
                 .orFail("asking node " + node + " which " + (images ? "images and " : "") + "layers its containerd holds");
         String[] parts = ran.out().split("(?m)^" + SEPARATOR + "$", images ? 3 : 2);
-        if (parts.length != (images ? 3 : 2)) throw new Failure("node " + node + " answered what it holds in an unexpected shape", ran.both());
+        if (parts.length != (images ? 3 : 2)) throw new Failure("node " + node + " answered what it holds in an unexpected shape (shown above): is it a kind node?"
+                + " (kind get nodes lists them)", ran.both());
         int at = images ? 1 : 0;
         var blobs = new HashSet<>(parts[at].lines().map(String::strip).filter(l -> l.startsWith("sha256:")).toList());
         return new KindNode(engine, node, images ? refs(parts[0]) : Set.of(), blobs, parts[at + 1]);
