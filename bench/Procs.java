@@ -103,6 +103,20 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
 
     /** CPU time (user + system) so far; the kernel counts it in ticks of 10 ms. */
     long cpuNanos() { return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L); }
+
+    /** CPU time so far of its JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre" in /proc); 0 for a process that has none. */
+    long jitNanos() {
+        try (var tasks = Files.list(Path.of("/proc", String.valueOf(process.pid()), "task"))) {
+            return tasks.mapToLong(t -> {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    if (!stat.contains("(C1 CompilerThre)") && !stat.contains("(C2 CompilerThre)")) return 0;
+                    var f = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // utime and stime follow the command
+                    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
+                } catch (IOException | RuntimeException gone) { return 0; }
+            }).sum();
+        } catch (IOException | RuntimeException gone) { return 0; }
+    }
     @Override public void close() { Procs.stop(process); }
 }
 
@@ -125,13 +139,15 @@ record Wrk(Path exe, Path script, int threads, String version) {
         return new Wrk(exe, Files.writeString(scratch.resolve("report.lua"), REPORT), threads, version.replaceAll(" Copyright.*", ""));
     }
 
-    /** wrk -tT -cN -dDs (T ≤ N, as wrk requires; its 2 s timeout), with the CPU per request of each service it reached and the
-     *  share of the machine's CPU that other work (neither those services nor wrk) took meanwhile. */
+    /** wrk -tT -cN -dDs (T ≤ N, as wrk requires; its 2 s timeout), with the CPU per request of each service it reached, the
+     *  share of their CPU that their JIT compilers took, and the share of the machine's CPU that other work (neither those
+     *  services nor wrk) took meanwhile. */
     Run run(String target, List<Svc> reached, List<Svc> all, int connections, int seconds, int run) throws IOException, InterruptedException {
         int t = Math.min(threads, connections);
         long[] ticks = Procs.cpuTicks();
         long self = Procs.selfTicks(), services = all.stream().mapToLong(Svc::cpuNanos).sum();
         var before = reached.stream().map(Svc::cpuNanos).toList();
+        long jit = reached.stream().mapToLong(Svc::jitNanos).sum();
         String out = Procs.check(List.of(exe.toString(), "-t" + t, "-c" + connections, "-d" + seconds + "s", "-s", script.toString(),
                 reached.getLast().url().toString()), bench.ROOT, Duration.ofSeconds(seconds + 30L));
         long[] now = Procs.cpuTicks();
@@ -141,8 +157,11 @@ record Wrk(Path exe, Path script, int threads, String version) {
         var cpu = new LinkedHashMap<String, Double>();
         for (int i = 0; i < before.size(); i++) cpu.put(reached.get(i).name(), Result.round((reached.get(i).cpuNanos() - before.get(i)) / 1e3 / Math.max(1, v[0]), 1));
         long errors = v[2] + v[3] + v[4] + v[5] + v[6];
+        long cpuNanos = 0;
+        for (int i = 0; i < before.size(); i++) cpuNanos += reached.get(i).cpuNanos() - before.get(i);
+        double jitPercent = Result.round(100.0 * (reached.stream().mapToLong(Svc::jitNanos).sum() - jit) / Math.max(1, cpuNanos), 1);
         return new Run(target, connections, run, t, v[0], Result.round(v[1] / 1e6, 2), Math.round(v[0] / (v[1] / 1e6)), v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors,
                 errors == 0 ? null : "connect %d, read %d, write %d, non-2xx %d, timeout %d".formatted(v[2], v[3], v[4], v[5], v[6]),
-                Result.round(cpu.values().stream().mapToDouble(Double::doubleValue).sum(), 1), cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1));
+                Result.round(cpu.values().stream().mapToDouble(Double::doubleValue).sum(), 1), cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1), jitPercent);
     }
 }

@@ -58,15 +58,16 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
         System.out.printf("%nThroughput and latency (%s -t%s, %s s per run, loopback; services at commit %s)%n",
                 s.toolVersion(), s.threads(), s.durationS(), s.servicesCommit());
         boolean repeated = s.repeat() > 1;
-        System.out.printf("  %-13s %5s%s %11s %8s %8s %8s %6s %11s %9s%n", "service", "conns", repeated ? "  run" : "", "req/s",
-                "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req", "other CPU");
+        System.out.printf("  %-13s %5s%s %11s %8s %8s %8s %6s %11s %5s %9s%n", "service", "conns", repeated ? "  run" : "", "req/s",
+                "p50 ms", "p99 ms", "max ms", "errors", "CPU µs/req", "JIT", "other CPU");
         for (var l : load) {
-            System.out.printf("  %-13s %5d%s %,11.0f %8.2f %8.2f %8.2f %6d %11.1f %8.0f%%%n", l.target(), l.connections(),
+            System.out.printf("  %-13s %5d%s %,11.0f %8.2f %8.2f %8.2f %6d %11.1f %4.0f%% %8.0f%%%n", l.target(), l.connections(),
                     repeated ? " %3d%s".formatted(l.run(), l == median(l.target(), l.connections()) ? "*" : " ") : "",
-                    l.rps(), l.p50Ms(), l.p99Ms(), l.maxMs(), l.errors(), l.serverCpuUsPerRequest(), l.otherCpuPercent());
+                    l.rps(), l.p50Ms(), l.p99Ms(), l.maxMs(), l.errors(), l.serverCpuUsPerRequest(), l.jitCpuPercent(), l.otherCpuPercent());
         }
         if (repeated) System.out.println("  * the median run of its level by req/s: the one the targets and ratios use.");
         System.out.println("  CPU µs/req: CPU time of the services the load reached (a joiner: all three) per request; other work hardly moves it.");
+        System.out.println("  JIT: the share of that CPU their JIT compilers took; above a few % they were still warming up, and the row says so.");
         System.out.println("  other CPU: the machine's CPU used by neither those services nor wrk meanwhile; above a few % the row is noise.");
         load.stream().filter(l -> l.cpuUsPerRequestByService().size() > 1 && l == median(l.target(), l.connections()))
                 .forEach(l -> System.out.printf("  %s at %d: CPU µs/req by service %s%n", l.target(), l.connections(), l.cpuUsPerRequestByService()));
@@ -105,6 +106,8 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
         // The load average lags a minute behind; what other work took while wrk ran is the measure that counts.
         long noisy = load.stream().filter(l -> l.otherCpuPercent() > 5).count();
         double most = load.stream().mapToDouble(Run::otherCpuPercent).max().orElse(Double.NaN);
+        long warming = load.stream().filter(l -> l.jitCpuPercent() > 5).count();
+        if (warming > 0) System.out.printf("%nWARNING: the JIT took over 5%% of the services' CPU in %d of %d runs: they were not warm yet (a longer --warmup).%n", warming, load.size());
         if (noisy > 0) {
             System.out.printf("%nWARNING: other work took over 5%% of the CPU in %d of %d runs (up to %.0f%%). Those rows are noise"
                     + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy, load.size(), most);
@@ -130,6 +133,7 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
             row(name + " req/s", l.rps(), o.rps());
             row(name + " p99 ms", l.p99Ms(), o.p99Ms());
             row(name + " CPU µs/req", l.serverCpuUsPerRequest(), o.serverCpuUsPerRequest());
+            row(name + " JIT CPU %", l.jitCpuPercent(), o.jitCpuPercent());
             row(name + " other CPU %", l.otherCpuPercent(), o.otherCpuPercent());
         }
         x.startup().forEach((k, v) -> {
@@ -166,10 +170,10 @@ record Machine(int cores, String cpu, String jdk, double load1AtStart, double cp
 
 record Settings(String tool, String toolVersion, String threads, List<Integer> connections, int durationS, int warmupS,
                 int startupRuns, int repeat, List<String> jvmFlags, List<String> jvmFlagsFrom, String address, String servicesCommit) {}
-/** One wrk run at one level, latencies in ms, with the CPU µs per request of each service it reached and other work's CPU share. */
+/** One wrk run at one level, latencies in ms, with the CPU µs per request of each service it reached, the JIT's share of it, and other work's CPU share. */
 record Run(String target, int connections, int run, int threads, long requests, double seconds, double rps,
            double p50Ms, double p99Ms, double maxMs, long errors, String errorDetail,
-           double serverCpuUsPerRequest, Map<String, Double> cpuUsPerRequestByService, double otherCpuPercent) {}
+           double serverCpuUsPerRequest, Map<String, Double> cpuUsPerRequestByService, double otherCpuPercent, double jitCpuPercent) {}
 record Startup(String command, long medianMs, List<Long> runsMs) {}
 /** RSS in MiB from /proc/PID/status: idle after start, the highest sampled under load, and VmHWM, the kernel's peak. */
 record Memory(double idleMib, Double loadMib, Double hwmMib) {}

@@ -27,10 +27,19 @@ class bench implements Callable<Integer> {
     static final String JAVA = ProcessHandle.current().info().command().orElse("java");
     static volatile Path scratch;
     int startupRuns = 5; // start-up measurements, of which the median is reported
+    /**
+     * A JVM compiles its hot code in the background, and on 2 cores beside wrk and two other JVMs that takes half a minute
+     * or more: measured after 5 s of warm-up, the C2 compiler took ~20% of the joiner's CPU and the joiner answered half
+     * the requests it does once warm. So warm-up rounds go on until the JIT threads take under WARM_JIT_PERCENT of the
+     * services' CPU in a round (WARMUP_ROUNDS at most), and each run reports the JIT's share.
+     */
+    static final int WARMUP_ROUNDS = 18;
+    static final double WARM_JIT_PERCENT = 1;
 
     @Spec CommandSpec spec;
     @Option(names = "--duration", paramLabel = "S", description = "Seconds of load per run (default: ${DEFAULT-VALUE}).") int duration = 10;
-    @Option(names = "--warmup", paramLabel = "S", description = "Seconds of warm-up per service, at 50 connections (default: ${DEFAULT-VALUE}).") int warmup = 5;
+    @Option(names = "--warmup", paramLabel = "S", description = "Seconds of each warm-up round at 50 connections; rounds go on until the JIT"
+            + " is done, " + WARMUP_ROUNDS + " at most (default: ${DEFAULT-VALUE}).") int warmup = 5;
     @Option(names = "--connections", paramLabel = "N", split = ",", description = "Concurrency levels (default: 1,50,256).") List<Integer> connections = List.of(1, 50, 256);
     @Option(names = "--threads", paramLabel = "N", description = "wrk threads (default: ${DEFAULT-VALUE}).") int threads = 2;
     @Option(names = "--repeat", paramLabel = "N", description = "Runs per level, services taking turns; the median by req/s stands for the level (default: ${DEFAULT-VALUE}).") int repeat = 1;
@@ -84,7 +93,7 @@ class bench implements Callable<Integer> {
         Machine machine = Machine.now();
         System.out.printf("Machine:   %d cores, %s, load average %.2f, CPU %.0f%% busy before the run%n", machine.cores(), machine.cpu(), machine.load1AtStart(), machine.cpuBusyPercentAtStart());
         System.out.printf("JDK:       %s%nJVM:       %s (from %s)%n", machine.jdk(), String.join(" ", flags(pod, "hello")), String.join(", ", pod.sources()));
-        System.out.printf("Load:      %s -t%d, connections %s, %d s per run after %d s warm-up, loopback only%n", wrk.version(), threads, connections, duration, warmup);
+        System.out.printf("Load:      %s -t%d, connections %s, %d s per run after warm-up rounds of %d s until the JIT is done, loopback only%n", wrk.version(), threads, connections, duration, warmup);
         if (machine.load1AtStart() > 0.5 || machine.cpuBusyPercentAtStart() > 10) System.out.println("WARNING:   other work is running: numbers may be noise; each run says how much CPU others took (other CPU).");
         System.out.println();
         // Builds first, measurements after: nothing of ours is compiling while wrk runs.
@@ -133,13 +142,19 @@ class bench implements Callable<Integer> {
             var sampler = Executors.newSingleThreadScheduledExecutor();
             sampler.scheduleAtFixedRate(() -> ours.forEach(s -> peak.merge(s.name(), s.mib("VmRSS"), Math::max)), 0, 200, TimeUnit.MILLISECONDS);
             for (var s : subjects.entrySet()) { // class loading, JIT and upstream connections before the clock runs
-                step("Warming up " + s.getKey() + ": 100 requests one by one, then " + warmup + " s at 50 connections");
+                step("Warming up " + s.getKey() + ": 100 requests one by one, then rounds of " + warmup + " s at 50 connections until the JIT is done");
                 for (int i = 0; i < 100; i++) {
                     String status = Procs.get(s.getValue().getLast().url().getPort());
                     if (!"HTTP/1.1 200".equals(status)) throw new Failure(s.getKey() + " answered " + status + " to GET /: it must work before it is measured");
                 }
-                wrk.run(s.getKey(), s.getValue(), all, 50, warmup, 0);
-                done("✓");
+                Run round = null;
+                int rounds = 0;
+                while (rounds < (quick ? 1 : WARMUP_ROUNDS) && (round == null || round.jitCpuPercent() > WARM_JIT_PERCENT)) {
+                    round = wrk.run(s.getKey(), s.getValue(), all, 50, warmup, 0);
+                    rounds++;
+                }
+                done("%d s, the JIT at %.0f%% of the CPU in the last round%s".formatted(rounds * warmup, round.jitCpuPercent(),
+                        round.jitCpuPercent() > WARM_JIT_PERCENT ? " (still warming up: the runs will say so)" : ""));
             }
             for (int run = 1; run <= repeat; run++) {
                 for (int c : connections) {

@@ -44,6 +44,10 @@ class BenchTest {
             assertTrue(((Number) l.get("requests")).longValue() > 0, "no requests: " + l);
             assertEquals(0, ((Number) l.get("errors")).intValue(), "errors: " + l);
         }
+        // Each run says how much of the services' CPU their JIT compilers took: a second after start they still compile,
+        // and the warm-up says where it stopped.
+        assertTrue(((Number) load.get(1).get("jit_cpu_percent")).doubleValue() > 0, "no JIT CPU counted for a joiner just started: " + load.get(1));
+        assertTrue(run.out().contains("the JIT at "), "the warm-up does not say how busy the JIT was:\n" + run.out());
         // The joiner's load reaches all three services, and each one's CPU is counted.
         assertEquals(List.of("hello", "world", "joiner"), List.copyOf(((Map<String, Object>) load.get(1).get("cpu_us_per_request_by_service")).keySet()));
         var memory = (Map<String, Object>) json.get("memory");
@@ -69,7 +73,7 @@ class BenchTest {
                 Map.of(), Duration.ofMinutes(3));
 
         assertEquals(0, run.exit(), run.both());
-        for (String row : List.of("hello c=50 req/s", "joiner c=50 p99 ms", "joiner c=256 CPU µs/req", "start-up java ms", "joiner idle RSS MiB")) {
+        for (String row : List.of("hello c=50 req/s", "joiner c=50 p99 ms", "joiner c=256 CPU µs/req", "joiner c=50 JIT CPU %", "start-up java ms", "joiner idle RSS MiB")) {
             assertTrue(run.out().contains(row), "no '" + row + "' in:\n" + run.out());
         }
     }
