@@ -59,10 +59,12 @@ final class Procs {
         return new long[] {Arrays.stream(f).sum(), f[0] + f[1] + f[2] + f[7]};
     }
 
-    /** This JVM's CPU ticks with its reaped children's (wrk's, once it ended); fields counted after the command's ')'. */
-    static long selfTicks() throws IOException {
-        String stat = Files.readString(Path.of("/proc/self/stat"));
-        return Arrays.stream(stat.substring(stat.lastIndexOf(')') + 2).split(" ")).skip(11).limit(4).mapToLong(Long::parseLong).sum();
+    /** This JVM's CPU ticks with its reaped children's (wrk's, once it ended). */
+    static long selfTicks() throws IOException { return ticks(Files.readString(Path.of("/proc/self/stat")), 4); }
+
+    /** Of a /proc stat line: user and system ticks, and with fields 4 its reaped children's too; counted after the command's ')'. */
+    static long ticks(String stat, int fields) {
+        return Arrays.stream(stat.substring(stat.lastIndexOf(')') + 2).split(" ")).skip(11).limit(fields).mapToLong(Long::parseLong).sum();
     }
 }
 
@@ -110,9 +112,8 @@ record Svc(String name, Process process, URI url) implements AutoCloseable {
             return tasks.mapToLong(t -> {
                 try {
                     String stat = Files.readString(t.resolve("stat"));
-                    if (!stat.contains("(C1 CompilerThre)") && !stat.contains("(C2 CompilerThre)")) return 0;
-                    var f = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // utime and stime follow the command
-                    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
+                    boolean jit = stat.contains("(C1 CompilerThre)") || stat.contains("(C2 CompilerThre)");
+                    return jit ? Procs.ticks(stat, 2) * 10_000_000L : 0;
                 } catch (IOException | RuntimeException gone) { return 0; }
             }).sum();
         } catch (IOException | RuntimeException gone) { return 0; }
@@ -155,13 +156,16 @@ record Wrk(Path exe, Path script, int threads, String version) {
         String line = out.lines().filter(l -> l.startsWith("BENCH-RESULT ")).findFirst().orElseThrow(() -> new bench.Failure("wrk gave no result:\n" + out));
         long[] v = Arrays.stream(line.substring(13).trim().split(" ")).mapToLong(Long::parseLong).toArray();
         var cpu = new LinkedHashMap<String, Double>();
-        for (int i = 0; i < before.size(); i++) cpu.put(reached.get(i).name(), Result.round((reached.get(i).cpuNanos() - before.get(i)) / 1e3 / Math.max(1, v[0]), 1));
-        long errors = v[2] + v[3] + v[4] + v[5] + v[6];
         long cpuNanos = 0;
-        for (int i = 0; i < before.size(); i++) cpuNanos += reached.get(i).cpuNanos() - before.get(i);
+        for (int i = 0; i < before.size(); i++) {
+            long used = reached.get(i).cpuNanos() - before.get(i);
+            cpu.put(reached.get(i).name(), Result.round(used / 1e3 / Math.max(1, v[0]), 1));
+            cpuNanos += used;
+        }
+        long errors = v[2] + v[3] + v[4] + v[5] + v[6];
         double jitPercent = Result.round(100.0 * (reached.stream().mapToLong(Svc::jitNanos).sum() - jit) / Math.max(1, cpuNanos), 1);
         return new Run(target, connections, run, t, v[0], Result.round(v[1] / 1e6, 2), Math.round(v[0] / (v[1] / 1e6)), v[7] / 1e3, v[8] / 1e3, v[9] / 1e3, errors,
                 errors == 0 ? null : "connect %d, read %d, write %d, non-2xx %d, timeout %d".formatted(v[2], v[3], v[4], v[5], v[6]),
-                Result.round(cpu.values().stream().mapToDouble(Double::doubleValue).sum(), 1), cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1), jitPercent);
+                Result.round(cpuNanos / 1e3 / Math.max(1, v[0]), 1), cpu, Result.round(Math.max(0, 100.0 * other / Math.max(1, now[0] - ticks[0])), 1), jitPercent);
     }
 }

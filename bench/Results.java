@@ -107,7 +107,8 @@ record Result(String timestamp, Machine machine, Settings settings, List<Run> lo
         long noisy = load.stream().filter(l -> l.otherCpuPercent() > 5).count();
         double most = load.stream().mapToDouble(Run::otherCpuPercent).max().orElse(Double.NaN);
         long warming = load.stream().filter(l -> l.jitCpuPercent() > 5).count();
-        if (warming > 0) System.out.printf("%nWARNING: the JIT took over 5%% of the services' CPU in %d of %d runs: they were not warm yet (a longer --warmup).%n", warming, load.size());
+        if (warming > 0) System.out.printf("%nWARNING: the JIT took over 5%% of the services' CPU in %d of %d runs: those rows measure its compiling too"
+                + " (the warm-up runs at 50 connections, and other levels reach code it did not; --quick warms up for 1 s).%n", warming, load.size());
         if (noisy > 0) {
             System.out.printf("%nWARNING: other work took over 5%% of the CPU in %d of %d runs (up to %.0f%%). Those rows are noise"
                     + " (CPU µs/req is the least affected); rerun on a quiet machine for the record.%n", noisy, load.size(), most);

@@ -147,12 +147,12 @@ class bench implements Callable<Integer> {
                     String status = Procs.get(s.getValue().getLast().url().getPort());
                     if (!"HTTP/1.1 200".equals(status)) throw new Failure(s.getKey() + " answered " + status + " to GET /: it must work before it is measured");
                 }
-                Run round = null;
+                Run round;
                 int rounds = 0;
-                while (rounds < (quick ? 1 : WARMUP_ROUNDS) && (round == null || round.jitCpuPercent() > WARM_JIT_PERCENT)) {
+                do {
                     round = wrk.run(s.getKey(), s.getValue(), all, 50, warmup, 0);
                     rounds++;
-                }
+                } while (round.jitCpuPercent() > WARM_JIT_PERCENT && rounds < (quick ? 1 : WARMUP_ROUNDS));
                 done("%d s, the JIT at %.0f%% of the CPU in the last round%s".formatted(rounds * warmup, round.jitCpuPercent(),
                         round.jitCpuPercent() > WARM_JIT_PERCENT ? " (still warming up: the runs will say so)" : ""));
             }

@@ -118,7 +118,8 @@ class ManifestsTest extends Manifests {
                 // prod's nodes need seconds to drop a pod; dev's one node about one, which
                 // the quiet period alone covers (E2eTest and E2eDevTest roll pods under load).
                 var env = environment(objects, c);
-                int preStop = profile.equals("prod") ? (Integer) at(c, "lifecycle.preStop.sleep.seconds") : 0, least = profile.equals("prod") ? 3 : 0;
+                boolean prod = profile.equals("prod");
+                int preStop = prod ? (Integer) at(c, "lifecycle.preStop.sleep.seconds") : 0, least = prod ? 3 : 0;
                 int drain = Integer.parseInt(env.get("SHUTDOWN_GRACE_SECONDS"));
                 int grace = (Integer) spec.get("terminationGracePeriodSeconds");
                 assertTrue(preStop >= least && grace > preStop + drain, where + preStop + " + " + drain + " < " + grace);
