@@ -36,6 +36,7 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
@@ -78,6 +79,15 @@ class joiner {
      * rollout); an upstream that is down still gets its 502 within REFUSED_MILLIS.
      */
     static final int REFUSED_MILLIS = 1000;
+
+    /**
+     * How often each upstream's name is looked up again, off the request path: a call connects to the address found
+     * last, so a slow DNS answer (seen in the prod e2e: 1-2 s lookups while pods come and go) delays no request.
+     */
+    static final int LOOKUP_MILLIS = 5000;
+
+    /** What a call was doing when its deadline came, as its 504 says it: "timed out after 2000 ms connecting". */
+    static final String LOOKING_UP = "looking up the address", CONNECTING = "connecting", WAITING = "waiting for the answer";
 
     static final byte[] ALIVE = bytes("alive"), READY = bytes("ready"), STOPPING = bytes("shutting down"),
             NOT_FOUND = bytes("not found"), NOT_ALLOWED = bytes("method not allowed");
@@ -125,6 +135,14 @@ class joiner {
                 world.closeIdle();
             }
         });
+        for (Upstream upstream : new Upstream[] {hello, world}) {
+            Thread.ofVirtual().start(() -> {
+                while (true) {
+                    upstream.lookUp();
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(LOOKUP_MILLIS));
+                }
+            });
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server, grace, quiet)));
         System.out.println(NAME + " listening on http://" + address(host, server.getAddress().getPort()) + "/ "
                 + (version == null ? "(unversioned: VERSION is not set)" : "(version " + version + ")"));
@@ -190,8 +208,9 @@ class joiner {
             return new Reply(null, null, why, false);
         }
 
-        static Reply outOfTime() {
-            return new Reply(null, null, "timed out after " + timeout + " ms", true);
+        /** where: what the call was doing when its deadline came (LOOKING_UP, CONNECTING or WAITING). */
+        static Reply outOfTime(String where) {
+            return new Reply(null, null, "timed out after " + timeout + " ms " + where, true);
         }
     }
 
@@ -203,6 +222,7 @@ class joiner {
         final String name, address, host, requestHead;
         final int port;
         final ArrayDeque<Connection> idle = new ArrayDeque<>();
+        volatile InetAddress resolved; // host's address as last looked up (lookUp); null before the first answer
 
         Upstream(String name, String address, URI url) {
             this.name = name;
@@ -249,19 +269,20 @@ class joiner {
                 return done(kept, kept.receive(deadline));
             } catch (IOException e) {
                 kept.close();
-                if (e instanceof SocketTimeoutException) return Reply.outOfTime();
+                if (e instanceof SocketTimeoutException) return Reply.outOfTime(WAITING);
                 return kept.received == 0 ? onItsOwnThread(request, deadline).get() : Reply.failed(why(e));
             }
         }
 
         Supplier<Reply> onItsOwnThread(byte[] request, long deadline) {
-            var call = new FutureTask<>(() -> call(request, deadline));
+            var step = new AtomicReference<>(LOOKING_UP);
+            var call = new FutureTask<>(() -> call(request, deadline, step));
             Thread.startVirtualThread(call);
             return () -> {
                 try {
                     return call.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
-                    return Reply.outOfTime();
+                    return Reply.outOfTime(step.get());
                 } catch (InterruptedException | ExecutionException e) {
                     return Reply.failed(e.toString());
                 }
@@ -271,20 +292,26 @@ class joiner {
         /**
          * A GET on a new connection. A failure before the answer's first byte is tried once more, within the same
          * deadline: the upstream cannot have acted on a request it did not answer, and in Kubernetes a new connection
-         * through the Service may reach another replica. A timeout is not retried: the time is spent.
+         * through the Service may reach another replica. A timeout is not retried: the time is spent. {@code step}
+         * says what the call is doing, for the 504 when the deadline comes first.
          */
-        Reply call(byte[] request, long deadline) {
+        Reply call(byte[] request, long deadline, AtomicReference<String> step) {
             for (boolean retry = false; ; retry = true) {
                 Connection connection = null;
                 try {
-                    connection = connect(deadline);
+                    step.set(LOOKING_UP);
+                    InetAddress address = resolved; // before lookUp's first answer, the call looks it up itself
+                    if (address == null) address = resolved = InetAddress.getByName(host);
+                    step.set(CONNECTING);
+                    connection = connect(address, deadline);
                     connection.send(request);
+                    step.set(WAITING);
                     return done(connection, connection.receive(deadline));
                 } catch (IOException e) {
                     if (connection != null) connection.close();
                     boolean timedOut = e instanceof SocketTimeoutException;
                     if (!timedOut && !retry && (connection == null || connection.received == 0)) continue;
-                    return timedOut ? Reply.outOfTime() : Reply.failed(why(e));
+                    return timedOut ? Reply.outOfTime(step.get()) : Reply.failed(why(e));
                 }
             }
         }
@@ -295,11 +322,11 @@ class joiner {
         }
 
         /** A new connection; a refused one is tried again, REFUSED_MILLIS at most, within the deadline. */
-        Connection connect(long deadline) throws IOException {
+        Connection connect(InetAddress address, long deadline) throws IOException {
             long giveUp = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REFUSED_MILLIS));
             for (long pause = 10; ; pause = Math.min(2 * pause, 200)) {
                 try {
-                    return new Connection(host, port, deadline);
+                    return new Connection(address, port, deadline);
                 } catch (ConnectException refused) {
                     long nanos = TimeUnit.MILLISECONDS.toNanos(pause);
                     if (System.nanoTime() + nanos >= giveUp) throw refused;
@@ -326,6 +353,19 @@ class joiner {
             connection.close();
         }
 
+        /**
+         * Looks host up again (every LOOKUP_MILLIS, on a thread of its own; the JDK keeps an answer 30 s). A lookup that
+         * fails keeps the last address: a DNS server slow or gone for a moment fails no call. (A Service's address never
+         * changes while it exists.)
+         */
+        void lookUp() {
+            try {
+                resolved = InetAddress.getByName(host);
+            } catch (UnknownHostException e) {
+                // the last address stays; a name that never resolved stays unknown, and calls say so
+            }
+        }
+
         /** Closes the connections unused for IDLE_MILLIS: those at the end, as each one used goes back to the front. */
         void closeIdle() {
             for (Connection oldest; ; oldest.close()) {
@@ -346,10 +386,10 @@ class joiner {
         long idleSince;
         boolean reusable;
 
-        Connection(String host, int port, long deadline) throws IOException {
+        Connection(InetAddress address, int port, long deadline) throws IOException {
             try {
                 socket.setTcpNoDelay(true);
-                socket.connect(new InetSocketAddress(host, port), millisLeft(deadline));
+                socket.connect(new InetSocketAddress(address, port), millisLeft(deadline));
             } catch (IOException e) {
                 close();
                 throw e;
@@ -453,8 +493,12 @@ class joiner {
             end -= start;
             start = 0;
             if (end == buffer.length) throw new ProtocolException("sent a line longer than 8 KiB");
-            socket.setSoTimeout(millisLeft(deadline));
-            int n = Math.max(0, socket.getInputStream().read(buffer, end, buffer.length - end));
+            var in = socket.getInputStream();
+            // Past the deadline, what already came is still read: join reads one answer after it waited for the other.
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0 && in.available() == 0) throw new SocketTimeoutException();
+            socket.setSoTimeout((int) Math.clamp(left, 1, Integer.MAX_VALUE));
+            int n = Math.max(0, in.read(buffer, end, buffer.length - end));
             end += n;
             received += n;
             return n > 0;

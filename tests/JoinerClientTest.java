@@ -180,7 +180,7 @@ class JoinerClientTest {
             var r = Upstreams.get(joiner.url);
             long took = Upstreams.millisSince(start);
             assertEquals(504, r.statusCode(), r.body());
-            assertEquals("hello (" + hello.hostPort() + "): timed out after " + timeout + " ms", r.body());
+            assertEquals("hello (" + hello.hostPort() + "): timed out after " + timeout + " ms waiting for the answer", r.body());
             assertEquals(2, hello.connections.get(), "retried after the reset");
             assertTrue(took >= timeout && took < reset + timeout, "one deadline for both tries, yet took " + took + " ms");
         }
@@ -218,8 +218,10 @@ class JoinerClientTest {
                 var r = Upstreams.get(joiner.url);
                 long took = Upstreams.millisSince(start);
                 assertEquals(504, r.statusCode(), r.body());
-                assertEquals("hello (" + address + "): timed out after " + timeout + " ms; world (" + address + "): timed out after "
-                        + timeout + " ms", r.body());
+                // The 504 says where the deadline came: an unaccepting upstream never completed the connection.
+                String where = slow == null ? "connecting" : "waiting for the answer";
+                assertEquals("hello (" + address + "): timed out after " + timeout + " ms " + where + "; world (" + address + "): timed out after "
+                        + timeout + " ms " + where, r.body());
                 assertTrue(took >= timeout && took < timeout + 30_000, "took " + took + " ms"); // a wide margin for a loaded machine
                 if (slow != null) {
                     assertEquals(2, slow.connections.get(), "one connection per call: a timeout is not retried");
