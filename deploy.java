@@ -162,6 +162,10 @@ class deploy implements Callable<Integer> {
             boolean exists = kind.exists();
             // A wrong port, or too few workers for the profile, fails here, before anything changes.
             String reuse = exists ? kind.checkHostPort(port) + "; " + kind.checkWorkers(root, profile.name()) : null;
+            Kubectl kubectl = kind.kubectl();
+            // The ingress controller needs no image: on a cluster that exists, it is checked (or applied) meanwhile too.
+            Callable<Step.Done<Void>> ingress = () -> Step.note(kubectl.applyAndWait(root, root.resolve("manifests/ingress"), timeout));
+            if (exists) ingress = Step.ahead(ingress);
             LocalRegistry local = LocalRegistry.start(tools.engine(), to);
             List<Image> images = to != null ? null : Step.run("Building images with Jib (" + base.ref + ")", building);
             List<Push> pushes = to == null ? null : Push.step(checkout, to, base.ref);
@@ -178,9 +182,7 @@ class deploy implements Callable<Integer> {
                 Step.run("Loading images into " + kind.name(), () -> Step.note(kind.load(images, expected)));
             }
 
-            Kubectl kubectl = kind.kubectl();
-            Step.run("Installing the ingress controller (waiting ≤ " + bound + ")",
-                    () -> Step.note(kubectl.applyAndWait(root, root.resolve("manifests/ingress"), timeout)));
+            Step.run("Installing the ingress controller (waiting ≤ " + bound + ")", ingress);
             Rollout.Proven proven = Rollout.applyAndProve(profile.name(), timeout, checkout, kubectl, images, pushes, () -> Http.ingress(port));
             return new Rollout.Served(checkout, kind, proven.url(), proven.deployed(), proven.answer());
         }
