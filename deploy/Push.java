@@ -55,6 +55,7 @@ record Push(String name, String tag, String reference, int pushed, int present, 
     static Step.Done<List<Push>> all(Checkout checkout, Registry registry, String base) throws Exception {
         Path root = checkout.root();
         Image.requireRegistry(base);
+        requireAnswer(registry, checkout.services());
         var tasks = new ArrayList<Callable<Push>>();
         for (String name : checkout.services()) {
             var image = new Image(name, Image.defaultPort(root, name), Image.tag(root, name, base), null);
@@ -104,6 +105,22 @@ record Push(String name, String tag, String reference, int pushed, int present, 
                 image.tag() + " " + pushed.getDigest() + "\n");
         return new Push(image.name(), image.tag(), registry.repository(image.name()) + "@" + pushed.getDigest(),
                 sizes.size() - skipped.size(), skipped.size(), bytes, false);
+    }
+
+    /**
+     * Jib retries a request that fails to connect or to shake hands for a minute and more (its back-off, not ours to
+     * set); the registry is asked once first, so a wrong address or a plain-HTTP registry fails at once. Any HTTP
+     * answer will do (a login is Jib's to ask for); a slow one is left to Jib.
+     */
+    static void requireAnswer(Registry registry, List<String> services) throws InterruptedException {
+        if (registry.local() > 0 || System.getProperty("https.proxyHost") != null) return; // up starts it; a proxy answers for it
+        URI v2 = URI.create((registry.plainHttp() ? "http://" : "https://") + registry.host() + "/v2/");
+        try {
+            Registries.CLIENT.send(HttpRequest.newBuilder(v2).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            String refused = registry.refused(String.join(", ", services), e);
+            if (refused != null) throw new Failure(refused);
+        }
     }
 
     /** Where the last push of a service to this registry is recorded: its tag and digest. */

@@ -10,12 +10,14 @@ import com.google.cloud.tools.jib.frontend.CredentialRetrieverFactory;
 import com.google.cloud.tools.jib.registry.RegistryCredentialsNotSentException;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -142,16 +144,22 @@ record Registry(String prefix, String host, int local, boolean insecure) {
                 case RegistryCredentialsNotSentException c -> "it asks for a login, which is not sent over plain HTTP";
                 case RegistryAuthenticationFailedException a -> "authentication failed (" + a.getMessage() + ")";
                 case InsecureRegistryException i -> "it does not answer HTTPS with a certificate this machine trusts";
-                case ConnectException c -> "nothing answers there";
+                case SSLException s when !plainHttp() -> "it does not answer HTTPS with a certificate this machine trusts";
                 case UnknownHostException u -> "the name does not resolve";
+                case UnresolvedAddressException u -> "the name does not resolve";
+                case ConnectException c when c.getCause() instanceof ConnectException || c.getCause() instanceof UnresolvedAddressException
+                        -> null; // its cause says which
+                case ConnectException c -> "nothing answers there";
                 default -> null;
             };
             if (why == null) continue;
             String fix = switch (t) {
                 case InsecureRegistryException i -> "if it speaks plain HTTP on a network you trust, add --insecure-registry";
+                case SSLException s -> "if it speaks plain HTTP on a network you trust, add --insecure-registry";
                 case ConnectException c when local > 0 -> "run up with --registry " + (local == LOCAL_PORT ? "local" : "local:" + local) + " again";
                 case ConnectException c -> "check the address, and that the registry runs";
                 case UnknownHostException u -> "check the address";
+                case UnresolvedAddressException u -> "check the address";
                 case RegistryCredentialsNotSentException c -> "use HTTPS, or --insecure-registry if the network is yours";
                 default -> "log in with `" + login() + "` (or a credential helper), then run this again";
             };

@@ -96,6 +96,26 @@ class DeployRegistryTest extends RegistryFakes {
         assertEquals(0, allowed.exit(), allowed.both());
     }
 
+    @Test
+    void a_registry_that_does_not_answer_or_does_not_resolve_is_one_error_line_with_the_fix() throws IOException {
+        String address = nonLoopbackAddress();
+        assumeTrue(address != null, "this machine has no non-loopback IPv4 address");
+        int closed;
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(address))) {
+            closed = socket.getLocalPort();
+        }
+        String host = address + ":" + closed;
+        var nothing = deploy("images", "--base-image", "scratch", "--registry", host);
+        assertEquals(1, nothing.exit(), nothing.both());
+        assertEquals(List.of("ERROR: " + host + " refused the push of hello, world, joiner (nothing answers there): check the address, and that the registry runs"),
+                errorLines(nothing), nothing.both());
+        var unknown = deploy("images", "--base-image", "scratch", "--registry", "registry.invalid/acme");
+        assertEquals(1, unknown.exit(), unknown.both());
+        assertEquals(List.of("ERROR: registry.invalid refused the push of hello, world, joiner (the name does not resolve): check the address"),
+                errorLines(unknown), unknown.both());
+        assertFalse(nothing.err().contains("\tat ") || unknown.err().contains("\tat "), "no stack trace:\n" + nothing.err() + unknown.err());
+    }
+
     // ---- --registry local: kind's local-registry pattern
 
     @Test
