@@ -143,10 +143,9 @@ record Registry(String prefix, String host, int local, boolean insecure) {
                         : "401 Unauthorized: " + (configs().isEmpty() ? "no login found" : "the login was refused or there is none for it");
                 case RegistryCredentialsNotSentException c -> "it asks for a login, which is not sent over plain HTTP";
                 case RegistryAuthenticationFailedException a -> "authentication failed (" + a.getMessage() + ")";
-                case InsecureRegistryException i -> "it does not answer HTTPS with a certificate this machine trusts";
-                case SSLException s when !plainHttp() -> "it does not answer HTTPS with a certificate this machine trusts";
-                case UnknownHostException u -> "the name does not resolve";
-                case UnresolvedAddressException u -> "the name does not resolve";
+                // Jib's word for a failed handshake, and the JDK's (deploy.java asks first: Push.requireAnswer)
+                case InsecureRegistryException _, SSLException _ when !plainHttp() -> "it does not answer HTTPS with a certificate this machine trusts";
+                case UnknownHostException _, UnresolvedAddressException _ -> "the name does not resolve";
                 case ConnectException c when c.getCause() instanceof ConnectException || c.getCause() instanceof UnresolvedAddressException
                         -> null; // its cause says which
                 case ConnectException c -> "nothing answers there";
@@ -154,12 +153,10 @@ record Registry(String prefix, String host, int local, boolean insecure) {
             };
             if (why == null) continue;
             String fix = switch (t) {
-                case InsecureRegistryException i -> "if it speaks plain HTTP on a network you trust, add --insecure-registry";
-                case SSLException s -> "if it speaks plain HTTP on a network you trust, add --insecure-registry";
+                case InsecureRegistryException _, SSLException _ -> "if it speaks plain HTTP on a network you trust, add --insecure-registry";
                 case ConnectException c when local > 0 -> "run up with --registry " + (local == LOCAL_PORT ? "local" : "local:" + local) + " again";
                 case ConnectException c -> "check the address, and that the registry runs";
-                case UnknownHostException u -> "check the address";
-                case UnresolvedAddressException u -> "check the address";
+                case UnknownHostException _, UnresolvedAddressException _ -> "check the address";
                 case RegistryCredentialsNotSentException c -> "use HTTPS, or --insecure-registry if the network is yours";
                 default -> "log in with `" + login() + "` (or a credential helper), then run this again";
             };

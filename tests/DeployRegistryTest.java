@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -101,7 +103,7 @@ class DeployRegistryTest extends RegistryFakes {
         String address = nonLoopbackAddress();
         assumeTrue(address != null, "this machine has no non-loopback IPv4 address");
         int closed;
-        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(address))) {
+        try (var socket = new ServerSocket(0, 1, InetAddress.getByName(address))) {
             closed = socket.getLocalPort();
         }
         String host = address + ":" + closed;
